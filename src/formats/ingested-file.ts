@@ -8,38 +8,8 @@ import type { DType, Shape } from '../tensor/index.ts';
 /** Names of the formats engram can read. `opaque` is any other file, kept as plain bytes. */
 export type FormatName = 'safetensors' | 'npy' | 'npz' | 'opaque';
 
-/**
- * How the bytes of a tensor segment sit in the file relative to the tensor's canonical
- * little-endian C-order bytes. Absent fields mean "as canonical".
- */
-export interface SegmentEncoding {
-  /** The file stores the elements in Fortran (column-major) order. */
-  readonly order?: 'F';
-  /** The file stores each element big-endian. */
-  readonly byteOrder?: 'big';
-}
-
-/** A range of the file copied verbatim from the reader's `literal` stream. */
-export interface LiteralSegment {
-  readonly kind: 'literal';
-  /** Offset into the IngestedFile's literal stream. */
-  readonly offset: number;
-  readonly length: number;
-}
-
-/** A range of the file that is (an encoding of) a range of one tensor's canonical bytes. */
-export interface TensorSegment {
-  readonly kind: 'tensor';
-  /** The tensor's name within the file (as in {@link IngestedTensor.name}). */
-  readonly tensor: string;
-  /** Offset into the tensor's canonical bytes. With an `encoding`, always the whole tensor. */
-  readonly offset: number;
-  readonly length: number;
-  readonly encoding?: SegmentEncoding;
-}
-
-/** One piece of a file's layout. */
-export type FileSegment = LiteralSegment | TensorSegment;
+export type { FileSegment, LiteralSegment, SegmentEncoding, TensorSegment } from '../tensor/index.ts';
+import type { FileSegment } from '../tensor/index.ts';
 
 /** A tensor found in a file; its bytes are loaded on demand so a reader never holds the whole file. */
 export interface IngestedTensor {

@@ -6,3 +6,5 @@ export type { Shape } from './shape.ts';
 export { Tensor, toFloat32 } from './tensor.ts';
 export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, floatToHalf, halfToFloat } from './half.ts';
 export { byteswap, reorderFortran } from './reorder.ts';
+export { decodeSegmentBytes, encodeSegmentBytes, isIdentityEncoding } from './file-segment.ts';
+export type { FileSegment, LiteralSegment, SegmentEncoding, TensorSegment } from './file-segment.ts';

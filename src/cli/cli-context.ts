@@ -1,0 +1,22 @@
+/** @module What every command receives: parsed global options and output helpers. */
+import { Repository } from '../repo/index.ts';
+
+/** Global options and I/O of one CLI invocation. */
+export interface CliContext {
+  /** Repository location: `--repo`, else `ENGRAM_REPO`, else `./.engram`. */
+  readonly repo: string;
+  /** Print JSON instead of text. */
+  readonly json: boolean;
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+/** Opens the context's repository. */
+export function openRepo(ctx: CliContext): Promise<Repository> {
+  return Repository.open(ctx.repo);
+}
+
+/** Prints `value` as indented JSON. */
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.out(JSON.stringify(value, null, 2));
+}

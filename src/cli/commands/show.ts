@@ -1,0 +1,51 @@
+/** @module `engram show <ref>`: one snapshot's lineage, metrics, tensors and files. */
+import { parseArgs } from 'node:util';
+import { EngramError } from '../../errors/index.ts';
+import { openRepo, printJson, type CliContext } from '../cli-context.ts';
+import { formatBytes } from '../format-bytes.ts';
+
+export const showHelp = `engram show <ref> [--json]
+  Shows a snapshot. Refs: an id (or unique prefix), run@step, run@latest, run@best:metric, tag:name, with ~N for the N-th parent.`;
+
+/** Runs `engram show`. */
+export async function runShow(ctx: CliContext, argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
+  if (positionals.length !== 1) throw new EngramError('InvalidArgument', 'engram show needs exactly one ref', {});
+  const repo = await openRepo(ctx);
+  try {
+    const snap = await repo.snapshot(positionals[0]!);
+    const tags = [...(await repo.tags())].filter(([, id]) => id === snap.id).map(([t]) => t).sort();
+    const m = snap.manifest;
+    if (ctx.json) {
+      printJson(ctx, { ...m, tags });
+      return 0;
+    }
+    ctx.out(`snapshot ${m.id}`);
+    ctx.out(`run      ${m.run}@${m.step}`);
+    ctx.out(`parent   ${m.parent ?? '(none)'}`);
+    ctx.out(`created  ${m.createdAt}`);
+    if (tags.length) ctx.out(`tags     ${tags.join(', ')}`);
+    if (m.message) ctx.out(`message  ${m.message}`);
+    for (const [k, v] of Object.entries(m.metrics)) ctx.out(`metric   ${k} = ${v}`);
+    for (const [k, v] of Object.entries(m.meta)) ctx.out(`meta     ${k} = ${JSON.stringify(v)}`);
+    const names = Object.keys(m.tensors);
+    ctx.out(`\n${names.length} tensors:`);
+    for (const n of names) {
+      const t = m.tensors[n]!;
+      ctx.out(`  ${n}  ${t.dtype}[${t.shape.join(', ')}]  ${formatBytes(t.byteLength)}  ${t.chunks.length} chunk${t.chunks.length === 1 ? '' : 's'}`);
+    }
+    const blobs = Object.entries(m.blobs);
+    if (blobs.length) {
+      ctx.out(`\n${blobs.length} blobs:`);
+      for (const [n, b] of blobs) ctx.out(`  ${n}  ${formatBytes(b.byteLength)}`);
+    }
+    if (m.files.length) {
+      ctx.out(`\n${m.files.length} files:`);
+      for (const f of m.files) ctx.out(`  ${f.path}  ${f.format}  ${formatBytes(f.size)}  sha256 ${f.sha256.slice(0, 16)}…`);
+    }
+    ctx.out(`\nNext: engram restore ${m.id} <dir>   or   engram get ${m.id} <tensor> -o out.safetensors`);
+    return 0;
+  } finally {
+    await repo.close();
+  }
+}

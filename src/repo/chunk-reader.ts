@@ -1,0 +1,88 @@
+/**
+ * @module ChunkReader: fetches chunk objects, decodes them and re-hashes what they decode to. A
+ * mismatch is an `IntegrityMismatch` naming the item (tensor, blob, file) and the chunk — wrong
+ * bytes are never returned as weights. Decoded chunks are cached within a byte budget, because
+ * bundles hold many small tensors.
+ */
+import { EngramError, isEngramError } from '../errors/index.ts';
+import { decodeChunk, type ObjectStore } from '../store/index.ts';
+import { chunkKey } from './chunk-key.ts';
+import type { ChunkRef } from './manifest.ts';
+
+/** Reads and verifies chunks of one repository. */
+export class ChunkReader {
+  readonly #store: ObjectStore;
+  readonly #budget: number;
+  #cached = 0;
+  readonly #cache = new Map<string, Uint8Array>();
+
+  constructor(store: ObjectStore, options: { cacheBytes?: number } = {}) {
+    this.#store = store;
+    this.#budget = options.cacheBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** The verified raw bytes of chunk `hash`; `item` names what needed it, for errors. */
+  async chunk(hash: string, item: string): Promise<Uint8Array> {
+    const hit = this.#cache.get(hash);
+    if (hit) return hit;
+    let encoded: Uint8Array;
+    try {
+      encoded = await this.#store.get(chunkKey(hash));
+    } catch (e) {
+      if (isEngramError(e, 'NotFound')) {
+        throw new EngramError('IntegrityMismatch', `${item}: chunk ${hash} is missing from the store`, { item, chunk: hash, reason: 'missing' }, { cause: e });
+      }
+      throw e;
+    }
+    let raw: Uint8Array;
+    try {
+      raw = await decodeChunk(encoded, { expectedHash: hash, getBase: (base) => this.chunk(base, item) });
+    } catch (e) {
+      if (isEngramError(e, 'IntegrityMismatch')) {
+        throw new EngramError('IntegrityMismatch', `${item}: chunk ${hash} is corrupt (${e.message})`, { ...e.data, item, chunk: hash }, { cause: e });
+      }
+      throw e;
+    }
+    this.#remember(hash, raw);
+    return raw;
+  }
+
+  #remember(hash: string, raw: Uint8Array): void {
+    if (raw.byteLength > this.#budget / 4) return;
+    this.#cache.set(hash, raw);
+    this.#cached += raw.byteLength;
+    for (const [h, b] of this.#cache) {
+      if (this.#cached <= this.#budget) break;
+      this.#cache.delete(h);
+      this.#cached -= b.byteLength;
+    }
+  }
+
+  /**
+   * Concatenates the ranges `refs` into `into` (or a new buffer of `byteLength`), fetching up to
+   * `concurrency` chunks at once.
+   */
+  async read(refs: readonly ChunkRef[], byteLength: number, item: string, into?: Uint8Array, concurrency = 4): Promise<Uint8Array> {
+    const out = into ?? new Uint8Array(byteLength);
+    if (out.byteLength !== byteLength) {
+      throw new EngramError('InvalidArgument', `${item}: target buffer has ${out.byteLength} bytes, needs ${byteLength}`, { item });
+    }
+    const offsets: number[] = [];
+    let pos = 0;
+    for (const r of refs) {
+      offsets.push(pos);
+      pos += r.length;
+    }
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < refs.length) {
+        const i = next++;
+        const r = refs[i]!;
+        const raw = await this.chunk(r.hash, item);
+        out.set(raw.subarray(r.offset, r.offset + r.length), offsets[i]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, refs.length) }, worker));
+    return out;
+  }
+}

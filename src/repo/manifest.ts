@@ -1,0 +1,148 @@
+/**
+ * @module Snapshot manifests: the immutable JSON record of one checkpoint (DESIGN §2–3). A manifest
+ * names every chunk its tensors, blobs and files need, so GC and verify never open chunk objects
+ * to find references. It carries a SHA-256 of its own body so a damaged manifest is detected.
+ */
+import { createHash } from 'node:crypto';
+import { EngramError } from '../errors/index.ts';
+import { isDType, type DType, type FileSegment, type Shape } from '../tensor/index.ts';
+
+/** A JSON value, for user metadata. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
+
+/** A range of one chunk's raw bytes. An item's bytes are the concatenation of its refs. */
+export interface ChunkRef {
+  readonly hash: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** What the manifest records of each chunk object it uses. */
+export interface ChunkInfo {
+  /** Raw (decoded) size. */
+  readonly size: number;
+  /** Size of the stored object. */
+  readonly stored: number;
+  /** The chunk this one is a delta against, if any: GC keeps it alive. */
+  readonly base?: string;
+}
+
+/** A tensor of the snapshot. */
+export interface TensorEntry {
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly byteLength: number;
+  readonly chunks: readonly ChunkRef[];
+}
+
+/** An opaque byte string of the snapshot (free-form state, tokenizer files, …). */
+export interface BlobEntry {
+  readonly byteLength: number;
+  readonly chunks: readonly ChunkRef[];
+}
+
+/** A file the snapshot was made from, kept as an exact layout. */
+export interface FileEntry {
+  /** Relative path, `/`-separated. */
+  readonly path: string;
+  readonly format: string;
+  readonly size: number;
+  /** SHA-256 of the whole file, checked when it is rebuilt. */
+  readonly sha256: string;
+  /** The file's non-tensor bytes, concatenated. */
+  readonly literal: BlobEntry;
+  /** Segments in file order; tensor segments name snapshot tensors. */
+  readonly segments: readonly FileSegment[];
+}
+
+/** The body of a snapshot manifest. */
+export interface SnapshotManifest {
+  readonly format: 'engram.snapshot';
+  readonly version: 1;
+  readonly id: string;
+  readonly run: string;
+  readonly step: number;
+  readonly parent: string | null;
+  readonly createdAt: string;
+  readonly message: string;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly meta: Readonly<Record<string, JsonValue>>;
+  readonly tensors: Readonly<Record<string, TensorEntry>>;
+  readonly blobs: Readonly<Record<string, BlobEntry>>;
+  readonly files: readonly FileEntry[];
+  readonly chunks: Readonly<Record<string, ChunkInfo>>;
+}
+
+/** The key of a snapshot's manifest in the store. */
+export function manifestKey(id: string): string {
+  return `snapshots/${id}.json`;
+}
+
+/** Serialises a manifest with its checksum. */
+export function encodeManifest(m: SnapshotManifest): Uint8Array {
+  const body = JSON.stringify(m);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  return new TextEncoder().encode(`{"sha256":"${sha256}","body":${body}}\n`);
+}
+
+function bad(id: string, reason: string): EngramError {
+  return new EngramError('IntegrityMismatch', `snapshot manifest ${id} is damaged: ${reason}`, { snapshot: id, reason });
+}
+
+/**
+ * Parses and checks a stored manifest. A checksum mismatch or a malformed body is
+ * `IntegrityMismatch`: a manifest is never half-trusted.
+ */
+export function decodeManifest(id: string, bytes: Uint8Array): SnapshotManifest {
+  let outer: { sha256?: unknown; body?: unknown };
+  const text = new TextDecoder().decode(bytes);
+  try {
+    outer = JSON.parse(text) as typeof outer;
+  } catch {
+    throw bad(id, 'not valid JSON');
+  }
+  if (typeof outer !== 'object' || outer === null || typeof outer.sha256 !== 'string') throw bad(id, 'no checksum');
+  const body = outer.body as SnapshotManifest;
+  if (createHash('sha256').update(JSON.stringify(body)).digest('hex') !== outer.sha256) throw bad(id, 'checksum mismatch');
+  if (body.format !== 'engram.snapshot') throw bad(id, 'not a snapshot manifest');
+  if (body.version !== 1) {
+    throw new EngramError('Unsupported', `snapshot ${id} has manifest version ${String(body.version)}, newer than this engram reads`, { snapshot: id });
+  }
+  if (body.id !== id) throw bad(id, `names itself ${String(body.id)}`);
+  for (const [name, t] of Object.entries(body.tensors)) {
+    if (!isDType(t.dtype)) throw bad(id, `tensor ${name} has unknown dtype ${String(t.dtype)}`);
+    checkRefs(id, name, t.chunks, t.byteLength, body.chunks);
+  }
+  for (const [name, b] of Object.entries(body.blobs)) checkRefs(id, name, b.chunks, b.byteLength, body.chunks);
+  for (const f of body.files) checkRefs(id, f.path, f.literal.chunks, f.literal.byteLength, body.chunks);
+  return body;
+}
+
+function checkRefs(id: string, item: string, refs: readonly ChunkRef[], byteLength: number, chunks: SnapshotManifest['chunks']): void {
+  let total = 0;
+  for (const r of refs) {
+    const info = chunks[r.hash];
+    if (!info || r.offset < 0 || r.length < 0 || r.offset + r.length > info.size) throw bad(id, `${item} refers to a chunk range the manifest does not describe`);
+    total += r.length;
+  }
+  if (total !== byteLength) throw bad(id, `${item} chunks cover ${total} bytes, not ${byteLength}`);
+}
+
+/** Every chunk hash a manifest keeps alive, including delta bases. */
+export function liveChunks(m: SnapshotManifest): Set<string> {
+  const live = new Set<string>();
+  for (const [hash, info] of Object.entries(m.chunks)) {
+    live.add(hash);
+    if (info.base) live.add(info.base);
+  }
+  return live;
+}
+
+/** Bytes the snapshot stands for: tensors, blobs and files' literal bytes. */
+export function logicalBytes(m: SnapshotManifest): number {
+  let n = 0;
+  for (const t of Object.values(m.tensors)) n += t.byteLength;
+  for (const b of Object.values(m.blobs)) n += b.byteLength;
+  for (const f of m.files) n += f.literal.byteLength;
+  return n;
+}

@@ -1,0 +1,30 @@
+/**
+ * @module Opens the ObjectStore a repository URL names: a path or `file://…` (a directory) and
+ * `memory://` (tests). Other schemes (`s3://`, `http(s)://`) are registered by their subpath
+ * modules, so the core never loads their dependencies.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngramError } from '../errors/index.ts';
+import { FsStore, MemoryStore, type ObjectStore } from '../store/index.ts';
+
+/** Opens stores for one URL scheme. */
+export type StoreOpener = (url: string) => Promise<ObjectStore>;
+
+const openers = new Map<string, StoreOpener>();
+
+/** Lets a subpath module (e.g. `engram/s3`) handle a URL scheme such as `s3:`. */
+export function registerStoreScheme(scheme: string, opener: StoreOpener): void {
+  openers.set(scheme, opener);
+}
+
+/** Opens the store for a repository path or URL. */
+export async function openStore(location: string): Promise<ObjectStore> {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1]?.toLowerCase();
+  if (scheme === undefined) return new FsStore(resolve(location));
+  if (scheme === 'file') return new FsStore(fileURLToPath(location));
+  if (scheme === 'memory') return new MemoryStore();
+  const opener = openers.get(`${scheme}:`);
+  if (opener) return opener(location);
+  throw new EngramError('Unsupported', `no store for ${scheme}:// URLs in this build; import its module (for example engram/${scheme}) first`, { location });
+}

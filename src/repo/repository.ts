@@ -1,0 +1,350 @@
+/**
+ * @module Repository: the library's entry point. Opens a repository by path or URL, saves
+ * snapshots, resolves refs, moves tags, verifies and reports storage figures.
+ */
+import { EngramError, isEngramError } from '../errors/index.ts';
+import type { ObjectStore } from '../store/index.ts';
+import { hashOfChunkKey } from './chunk-key.ts';
+import { ChunkReader } from './chunk-reader.ts';
+import { defaultConfig, validateConfig, type RepoConfig, type RepoConfigOptions } from './config.ts';
+import { isIdPrefix, systemClock, type Clock } from './ids.ts';
+import { decodeManifest, logicalBytes, manifestKey, type ChunkInfo, type SnapshotManifest } from './manifest.ts';
+import { openStore } from './open-store.ts';
+import { checkRefName } from './ref-name.ts';
+import { RefStore, type RefEvent } from './ref-store.ts';
+import { parseRef } from './ref-syntax.ts';
+import { saveSnapshot } from './save-snapshot.ts';
+import type { SaveOptions } from './save-input.ts';
+import { Snapshot } from './snapshot.ts';
+import { verifyManifests, type VerifyFinding, type VerifyReport } from './verify.ts';
+
+const CONFIG_KEY = 'config.json';
+
+/** Options of {@link Repository.open} and {@link Repository.init}. */
+export interface OpenOptions {
+  /** Use this store instead of opening one from the location. */
+  readonly store?: ObjectStore;
+  readonly clock?: Clock;
+  /** Chunks in flight at once during save and restore (default 4). */
+  readonly concurrency?: number;
+}
+
+/** Storage figures of a repository. */
+export interface RepoStats {
+  readonly snapshots: number;
+  readonly runs: number;
+  /** Bytes all snapshots stand for, counted once per snapshot. */
+  readonly logicalBytes: number;
+  /** Raw bytes of the distinct chunks snapshots use (after deduplication, before compression). */
+  readonly uniqueBytes: number;
+  /** Bytes of every object in the store: chunks, manifests, refs, config. */
+  readonly storedBytes: number;
+  /** Bytes of chunk objects. */
+  readonly chunkBytes: number;
+  readonly chunks: number;
+  /** Chunk objects no snapshot uses (left by interrupted saves), and their bytes. */
+  readonly orphanChunks: number;
+  readonly orphanBytes: number;
+  /** logical / unique: what deduplication saves. */
+  readonly dedupRatio: number;
+  /** unique / chunk bytes: what compression saves. */
+  readonly compressionRatio: number;
+  /** logical / stored: both together. */
+  readonly ratio: number;
+}
+
+/** A summary row of `log`. */
+export interface SnapshotSummary {
+  readonly id: string;
+  readonly run: string;
+  readonly step: number;
+  readonly parent: string | null;
+  readonly createdAt: string;
+  readonly message: string;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly tensors: number;
+  readonly files: number;
+  readonly bytes: number;
+}
+
+/**
+ * An engram repository.
+ *
+ * @example
+ * const repo = await Repository.init('./.engram');
+ * const snap = await repo.save({ run: 'r1', step: 10, tensors: { 'model/w': tensor } });
+ * const w = await (await repo.snapshot('r1@latest')).tensor('model/w');
+ */
+export class Repository {
+  readonly store: ObjectStore;
+  readonly config: RepoConfig;
+  readonly refs: RefStore;
+  readonly #clock: Clock;
+  readonly #concurrency: number;
+  readonly #known = new Map<string, ChunkInfo>();
+  readonly #manifests = new Map<string, SnapshotManifest>();
+  readonly #reader: ChunkReader;
+
+  private constructor(store: ObjectStore, config: RepoConfig, options: OpenOptions) {
+    this.store = store;
+    this.config = config;
+    this.#clock = options.clock ?? systemClock;
+    this.#concurrency = options.concurrency ?? 4;
+    this.refs = new RefStore(store, this.#clock);
+    this.#reader = new ChunkReader(store);
+  }
+
+  /** Creates a repository (refusing with `Conflict` if one exists there) and opens it. */
+  static async init(location: string, options: OpenOptions & RepoConfigOptions = {}): Promise<Repository> {
+    const store = options.store ?? (await openStore(location));
+    const config = defaultConfig(options, new Date((options.clock ?? systemClock).now()));
+    const created = await store.put(CONFIG_KEY, new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'), { ifAbsent: true });
+    if (!created) throw new EngramError('Conflict', `${store.location} is already an engram repository`, { location: store.location });
+    return new Repository(store, config, options);
+  }
+
+  /** Opens an existing repository; `NotFound` when there is none. */
+  static async open(location: string, options: OpenOptions = {}): Promise<Repository> {
+    const store = options.store ?? (await openStore(location));
+    let raw: Uint8Array;
+    try {
+      raw = await store.get(CONFIG_KEY);
+    } catch (e) {
+      if (isEngramError(e, 'NotFound')) {
+        throw new EngramError('NotFound', `no engram repository at ${store.location}; create one with \`engram init\``, { location: store.location }, { cause: e });
+      }
+      throw e;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(raw));
+    } catch (e) {
+      throw new EngramError('IntegrityMismatch', `config.json of ${store.location} is not valid JSON`, { location: store.location }, { cause: e });
+    }
+    return new Repository(store, validateConfig(parsed), options);
+  }
+
+  /** Closes the underlying store. */
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  /**
+   * Saves a snapshot: chunks first, manifest last, then tags. Returns the committed snapshot.
+   * Unchanged tensors cost a hash, not a write.
+   */
+  async save(options: SaveOptions): Promise<Snapshot> {
+    const parent = options.parent === undefined ? (await this.#latest(options.run))?.id ?? null
+      : options.parent === null ? null : (await this.snapshot(options.parent)).id;
+    let step = options.step;
+    if (step === undefined) {
+      const latest = await this.#latest(options.run);
+      step = latest ? latest.step + 1 : 0;
+    }
+    if (!Number.isSafeInteger(step) || step < 0) throw new EngramError('InvalidArgument', `step must be a non-negative integer, got ${step}`, { step });
+    for (const tag of options.tags ?? []) checkRefName(tag);
+    const { manifest } = await saveSnapshot(
+      { store: this.store, config: this.config, clock: this.#clock, known: this.#known, concurrency: this.#concurrency },
+      { run: options.run, step, parent },
+      options,
+    );
+    this.#manifests.set(manifest.id, manifest);
+    for (const tag of options.tags ?? []) await this.refs.move(tag, manifest.id, `save ${manifest.run}@${manifest.step}`);
+    return new Snapshot(manifest, this.#reader);
+  }
+
+  /** Reads one manifest (cached: manifests are immutable). */
+  async manifest(id: string): Promise<SnapshotManifest> {
+    const hit = this.#manifests.get(id);
+    if (hit) return hit;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.store.get(manifestKey(id));
+    } catch (e) {
+      if (isEngramError(e, 'NotFound')) throw new EngramError('NotFound', `no snapshot ${id}`, { snapshot: id }, { cause: e });
+      throw e;
+    }
+    const m = decodeManifest(id, bytes);
+    this.#manifests.set(id, m);
+    return m;
+  }
+
+  /** Ids of every committed snapshot, oldest first. */
+  async snapshotIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const o of this.store.list('snapshots/')) {
+      const m = /^snapshots\/([0-9A-Z]{26})\.json$/.exec(o.key);
+      if (m) ids.push(m[1]!);
+    }
+    return ids.sort();
+  }
+
+  /** Reads every manifest; damaged ones are returned separately instead of failing the listing. */
+  async #allManifests(): Promise<{ manifests: SnapshotManifest[]; damaged: VerifyFinding[] }> {
+    const manifests: SnapshotManifest[] = [];
+    const damaged: VerifyFinding[] = [];
+    const ids = await this.snapshotIds();
+    await Promise.all(ids.map(async (id) => {
+      try {
+        manifests.push(await this.manifest(id));
+      } catch (e) {
+        if (!isEngramError(e, 'IntegrityMismatch')) throw e;
+        damaged.push({ kind: 'damaged-manifest', message: e.message, snapshot: id });
+      }
+    }));
+    manifests.sort((a, b) => (a.id < b.id ? -1 : 1));
+    return { manifests, damaged };
+  }
+
+  /** Summaries of every snapshot (of one run, if given), oldest first. */
+  async log(run?: string): Promise<SnapshotSummary[]> {
+    const { manifests } = await this.#allManifests();
+    return manifests.filter((m) => run === undefined || m.run === run).map((m) => ({
+      id: m.id, run: m.run, step: m.step, parent: m.parent, createdAt: m.createdAt, message: m.message,
+      metrics: m.metrics, tensors: Object.keys(m.tensors).length, files: m.files.length, bytes: logicalBytes(m),
+    }));
+  }
+
+  /** Names of every run. */
+  async runs(): Promise<string[]> {
+    const { manifests } = await this.#allManifests();
+    return [...new Set(manifests.map((m) => m.run))].sort();
+  }
+
+  async #runManifests(run: string): Promise<SnapshotManifest[]> {
+    return (await this.#allManifests()).manifests.filter((m) => m.run === run);
+  }
+
+  /** The run's latest snapshot: the highest step, ties broken by the newest. */
+  async #latest(run: string): Promise<SnapshotManifest | undefined> {
+    let best: SnapshotManifest | undefined;
+    for (const m of await this.#runManifests(run)) {
+      if (!best || m.step > best.step || (m.step === best.step && m.id > best.id)) best = m;
+    }
+    return best;
+  }
+
+  /** Resolves a ref (DESIGN §2 syntax) to a snapshot id. */
+  async resolve(ref: string): Promise<string> {
+    const spec = parseRef(ref);
+    let id: string | undefined;
+    switch (spec.kind) {
+      case 'id':
+        id = (await this.#byIdPrefix(spec.id)) ?? undefined;
+        break;
+      case 'tag':
+        id = await this.refs.resolve(checkRefName(spec.name));
+        break;
+      case 'name':
+        if (isIdPrefix(spec.name)) id = await this.#byIdPrefix(spec.name);
+        if (id === undefined && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(spec.name)) id = await this.refs.resolve(spec.name);
+        break;
+      case 'latest':
+        id = (await this.#latest(spec.run))?.id;
+        break;
+      case 'step': {
+        const at = (await this.#runManifests(spec.run)).filter((m) => m.step === spec.step);
+        id = at.sort((a, b) => (a.id < b.id ? 1 : -1))[0]?.id;
+        break;
+      }
+      case 'best': {
+        let best: SnapshotManifest | undefined;
+        for (const m of await this.#runManifests(spec.run)) {
+          const v = m.metrics[spec.metric];
+          if (typeof v !== 'number' || Number.isNaN(v)) continue;
+          const b = best?.metrics[spec.metric];
+          if (b === undefined || (spec.mode === 'min' ? v < b : v > b) || (v === b && m.id > best!.id)) best = m;
+        }
+        id = best?.id;
+        break;
+      }
+    }
+    if (id === undefined) throw new EngramError('NotFound', `no snapshot matches ${ref}; \`engram log\` lists snapshots`, { ref });
+    for (let i = 0; i < spec.ancestor; i++) {
+      const parent = (await this.manifest(id)).parent;
+      if (parent === null) throw new EngramError('NotFound', `${ref}: snapshot ${id} has no parent`, { ref });
+      id = parent;
+    }
+    return id;
+  }
+
+  async #byIdPrefix(prefix: string): Promise<string | undefined> {
+    const matches = (await this.snapshotIds()).filter((i) => i.startsWith(prefix));
+    if (matches.length > 1) throw new EngramError('InvalidArgument', `snapshot id prefix ${prefix} is ambiguous (${matches.length} snapshots)`, { ref: prefix });
+    return matches[0];
+  }
+
+  /** Opens the snapshot a ref names. */
+  async snapshot(ref: string): Promise<Snapshot> {
+    return new Snapshot(await this.manifest(await this.resolve(ref)), this.#reader);
+  }
+
+  /** Points tag `name` at the snapshot `ref` names, appending a move event to its history. */
+  async tag(name: string, ref: string, message = ''): Promise<RefEvent> {
+    return this.refs.move(checkRefName(name), await this.resolve(ref), message);
+  }
+
+  /** Every move of tag `name`, oldest first. */
+  async tagHistory(name: string): Promise<RefEvent[]> {
+    return this.refs.history(name);
+  }
+
+  /** Every tag and the snapshot id it points at. */
+  async tags(): Promise<Map<string, string>> {
+    return this.refs.list();
+  }
+
+  /** Re-reads and re-hashes every chunk of every snapshot; returns findings, never throws for damage. */
+  async verify(options: { onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+    const { manifests, damaged } = await this.#allManifests();
+    return verifyManifests(this.store, manifests, damaged, await this.tags(), options.onProgress);
+  }
+
+  /** Storage figures: logical, unique and stored bytes, and the ratios between them. */
+  async stats(): Promise<RepoStats> {
+    const { manifests } = await this.#allManifests();
+    const live = new Map<string, ChunkInfo>();
+    let logical = 0;
+    for (const m of manifests) {
+      logical += logicalBytes(m);
+      for (const [h, info] of Object.entries(m.chunks)) {
+        live.set(h, info);
+        if (info.base) live.set(info.base, live.get(info.base) ?? { size: 0, stored: 0 });
+      }
+    }
+    let stored = 0;
+    let chunkBytes = 0;
+    let chunks = 0;
+    let orphanChunks = 0;
+    let orphanBytes = 0;
+    let unique = 0;
+    for await (const o of this.store.list('')) {
+      stored += o.size;
+      const hash = hashOfChunkKey(o.key);
+      if (!hash) continue;
+      chunks++;
+      chunkBytes += o.size;
+      const info = live.get(hash);
+      if (info) unique += info.size;
+      else {
+        orphanChunks++;
+        orphanBytes += o.size;
+      }
+    }
+    const div = (a: number, b: number): number => (b === 0 ? 1 : a / b);
+    return {
+      snapshots: manifests.length,
+      runs: new Set(manifests.map((m) => m.run)).size,
+      logicalBytes: logical,
+      uniqueBytes: unique,
+      storedBytes: stored,
+      chunkBytes,
+      chunks,
+      orphanChunks,
+      orphanBytes,
+      dedupRatio: div(logical, unique),
+      compressionRatio: div(unique, chunkBytes - orphanBytes),
+      ratio: div(logical, stored),
+    };
+  }
+}

@@ -1,0 +1,67 @@
+/** @module What `Repository.save` accepts: tensors, blobs, files as exact layouts, and metadata. */
+import type { DType, FileSegment, Shape } from '../tensor/index.ts';
+import type { JsonValue } from './manifest.ts';
+
+/** A tensor to save: its bytes now (`data`, e.g. a Tensor) or on demand (`load`). */
+export interface TensorInput {
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly data?: Uint8Array;
+  readonly load?: () => Promise<Uint8Array>;
+}
+
+/** A tensor inside a file, as a format reader reports it. */
+export interface FileTensorInput {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly byteLength: number;
+  load(): Promise<Uint8Array>;
+}
+
+/**
+ * A file to keep byte for byte: its layout from a format reader (formats/ `IngestedFile` fits),
+ * plus its path, size and SHA-256. Tensor segments name tensors of `tensors`.
+ */
+export interface FileInput {
+  readonly path: string;
+  readonly format: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly literal: Uint8Array;
+  readonly segments: readonly FileSegment[];
+  readonly tensors: readonly FileTensorInput[];
+}
+
+/** Progress of a long operation, in bytes. */
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Options of `Repository.save`. */
+export interface SaveOptions {
+  /** The run the snapshot belongs to. */
+  readonly run: string;
+  /** Training step; defaults to one past the run's latest step (0 for a new run). */
+  readonly step?: number;
+  /** Parent snapshot ref; defaults to the run's latest snapshot; null starts a new lineage. */
+  readonly parent?: string | null;
+  readonly message?: string;
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly meta?: Readonly<Record<string, JsonValue>>;
+  /** Tensors by namespaced name (`model/…`, `optimizer/…`). */
+  readonly tensors?: Readonly<Record<string, TensorInput>>;
+  /** Opaque byte strings by name. */
+  readonly blobs?: Readonly<Record<string, Uint8Array>>;
+  /** Files kept as exact layouts; their tensors are named `<path>:<name>` (`<path>` for a bare .npy). */
+  readonly files?: readonly FileInput[];
+  /** Tags to point at the new snapshot once it is committed. */
+  readonly tags?: readonly string[];
+  readonly onProgress?: (p: Progress) => void;
+}
+
+/** The snapshot name of tensor `name` of file `path`. */
+export function fileTensorName(path: string, name: string): string {
+  return name === '' ? path : `${path}:${name}`;
+}

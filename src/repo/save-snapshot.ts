@@ -1,0 +1,154 @@
+/**
+ * @module The save path: chunk every item, store the chunks durably, then commit the manifest.
+ * A snapshot exists iff its manifest exists, and the manifest is written last with if-absent, so a
+ * crash at any instant leaves at most orphan chunks (which GC removes) and never a half snapshot.
+ */
+import { EngramError } from '../errors/index.ts';
+import { fastcdcBoundaries, type ObjectStore } from '../store/index.ts';
+import { byteLengthOf, dtypeSize, type FileSegment } from '../tensor/index.ts';
+import { Bundler } from './bundler.ts';
+import { ChunkWriter } from './chunk-writer.ts';
+import type { RepoConfig } from './config.ts';
+import { newId, type Clock } from './ids.ts';
+import { encodeManifest, manifestKey, type BlobEntry, type ChunkInfo, type ChunkRef, type FileEntry, type SnapshotManifest, type TensorEntry } from './manifest.ts';
+import { checkRunName } from './ref-name.ts';
+import { fileTensorName, type SaveOptions } from './save-input.ts';
+
+/** What the save path needs from its repository. */
+export interface SaveContext {
+  readonly store: ObjectStore;
+  readonly config: RepoConfig;
+  readonly clock: Clock;
+  /** Chunks known to exist, shared across saves. */
+  readonly known: Map<string, ChunkInfo>;
+  /** Chunks kept in flight at once. */
+  readonly concurrency: number;
+}
+
+/** The parts of a manifest the caller decides (lineage is resolved before the save). */
+export interface SaveHeader {
+  readonly run: string;
+  readonly step: number;
+  readonly parent: string | null;
+}
+
+/** Result of a save: the committed manifest and how many new bytes it stored. */
+export interface SaveResult {
+  readonly manifest: SnapshotManifest;
+  readonly storedBytes: number;
+}
+
+/** Chunks, stores and commits one snapshot. */
+export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options: SaveOptions): Promise<SaveResult> {
+  checkRunName(header.run);
+  const { config } = ctx;
+  const writer = new ChunkWriter(ctx.store, { level: config.codec.level, concurrency: ctx.concurrency, known: ctx.known });
+  const bundler = new Bundler(config.bundleSize, (raw, width) => writer.add(raw, width));
+  const pending: Promise<void>[] = [];
+  const total = sumBytes(options);
+  let done = 0;
+  const progress = (n: number): void => {
+    done += n;
+    options.onProgress?.({ done, total });
+  };
+
+  /** Stores one item's bytes; resolves to its chunk refs once everything is flushed. */
+  const store = async (bytes: Uint8Array, width: number, fixed: boolean): Promise<Promise<ChunkRef[]>> => {
+    if (bytes.byteLength === 0) return Promise.resolve([]);
+    if (bytes.byteLength < config.smallThreshold) {
+      const refs = await bundler.add(bytes, width);
+      progress(bytes.byteLength);
+      return refs;
+    }
+    const refs: ChunkRef[] = [];
+    let start = 0;
+    const ends = fixed ? fixedBoundaries(bytes.byteLength, config.chunkSize) : fastcdcBoundaries(bytes, config.cdc);
+    for (const end of ends) {
+      const hash = await writer.add(bytes.subarray(start, end), width);
+      refs.push({ hash, offset: 0, length: end - start });
+      progress(end - start);
+      start = end;
+    }
+    return Promise.resolve(refs);
+  };
+
+  const tensors: Record<string, TensorEntry> = {};
+  const addTensor = async (name: string, dtype: TensorEntry['dtype'], shape: TensorEntry['shape'], bytes: Uint8Array): Promise<void> => {
+    if (Object.hasOwn(tensors, name)) throw new EngramError('InvalidArgument', `tensor ${name} is given twice`, { tensor: name });
+    const byteLength = byteLengthOf(dtype, shape);
+    if (bytes.byteLength !== byteLength) {
+      throw new EngramError('InvalidArgument', `tensor ${name}: ${dtype}[${shape.join(', ')}] needs ${byteLength} bytes, got ${bytes.byteLength}`, { tensor: name });
+    }
+    const entry = { dtype, shape: [...shape], byteLength, chunks: [] as ChunkRef[] };
+    tensors[name] = entry;
+    const refs = await store(bytes, dtypeSize(dtype), true);
+    pending.push(refs.then((r) => void (entry.chunks = r)));
+  };
+
+  for (const [name, t] of Object.entries(options.tensors ?? {})) {
+    const bytes = t.data ?? (await t.load?.());
+    if (!bytes) throw new EngramError('InvalidArgument', `tensor ${name} has neither data nor load()`, { tensor: name });
+    await addTensor(name, t.dtype, t.shape, bytes);
+  }
+
+  const blobs: Record<string, BlobEntry> = {};
+  const addBlob = async (bytes: Uint8Array): Promise<BlobEntry> => {
+    const entry = { byteLength: bytes.byteLength, chunks: [] as ChunkRef[] };
+    const refs = await store(bytes, 1, false);
+    pending.push(refs.then((r) => void (entry.chunks = r)));
+    return entry;
+  };
+  for (const [name, bytes] of Object.entries(options.blobs ?? {})) blobs[name] = await addBlob(bytes);
+
+  const files: FileEntry[] = [];
+  const paths = new Set<string>();
+  for (const f of options.files ?? []) {
+    if (paths.has(f.path)) throw new EngramError('InvalidArgument', `file ${f.path} is given twice`, { path: f.path });
+    paths.add(f.path);
+    for (const t of f.tensors) await addTensor(fileTensorName(f.path, t.name), t.dtype, t.shape, await t.load());
+    const segments: FileSegment[] = f.segments.map((s) => (s.kind === 'tensor' ? { ...s, tensor: fileTensorName(f.path, s.tensor) } : s));
+    files.push({ path: f.path, format: f.format, size: f.size, sha256: f.sha256, literal: await addBlob(f.literal), segments });
+  }
+
+  await bundler.flush();
+  await writer.flush();
+  await Promise.all(pending);
+
+  const id = newId(ctx.clock);
+  const manifest: SnapshotManifest = {
+    format: 'engram.snapshot',
+    version: 1,
+    id,
+    run: header.run,
+    step: header.step,
+    parent: header.parent,
+    createdAt: new Date(ctx.clock.now()).toISOString(),
+    message: options.message ?? '',
+    metrics: { ...(options.metrics ?? {}) },
+    meta: { ...(options.meta ?? {}) },
+    tensors,
+    blobs,
+    files,
+    chunks: Object.fromEntries([...writer.chunks].sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+  const manifestBytes = encodeManifest(manifest);
+  // The commit point: chunks above are durable, so once this object exists the snapshot is whole.
+  const created = await ctx.store.put(manifestKey(id), manifestBytes, { ifAbsent: true });
+  if (!created) throw new EngramError('Conflict', `snapshot ${id} already exists`, { snapshot: id });
+  return { manifest, storedBytes: writer.storedBytes + manifestBytes.byteLength };
+}
+
+function fixedBoundaries(length: number, size: number): number[] {
+  const ends: number[] = [];
+  for (let end = size; end < length; end += size) ends.push(end);
+  ends.push(length);
+  return ends;
+}
+
+function sumBytes(options: SaveOptions): number {
+  let n = 0;
+  for (const t of Object.values(options.tensors ?? {})) n += byteLengthOf(t.dtype, t.shape);
+  for (const b of Object.values(options.blobs ?? {})) n += b.byteLength;
+  for (const f of options.files ?? []) n += f.size;
+  return n;
+}

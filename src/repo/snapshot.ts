@@ -1,0 +1,124 @@
+/**
+ * @module Snapshot: a read handle on one committed checkpoint. Tensors load lazily — asking for one
+ * reads only its chunks — and every byte returned has been re-hashed against its chunk key.
+ */
+import { createHash } from 'node:crypto';
+import { EngramError } from '../errors/index.ts';
+import { encodeSegmentBytes, Tensor } from '../tensor/index.ts';
+import type { ChunkReader } from './chunk-reader.ts';
+import type { FileEntry, JsonValue, SnapshotManifest, TensorEntry } from './manifest.ts';
+
+/** A committed, immutable snapshot. */
+export class Snapshot {
+  /** The manifest as stored. */
+  readonly manifest: SnapshotManifest;
+  readonly #reader: ChunkReader;
+
+  /** @internal Built by Repository. */
+  constructor(manifest: SnapshotManifest, reader: ChunkReader) {
+    this.manifest = manifest;
+    this.#reader = reader;
+  }
+
+  get id(): string { return this.manifest.id; }
+  get run(): string { return this.manifest.run; }
+  get step(): number { return this.manifest.step; }
+  get parent(): string | null { return this.manifest.parent; }
+  get createdAt(): string { return this.manifest.createdAt; }
+  get message(): string { return this.manifest.message; }
+  get metrics(): Readonly<Record<string, number>> { return this.manifest.metrics; }
+  get meta(): Readonly<Record<string, JsonValue>> { return this.manifest.meta; }
+  /** The files this snapshot can rebuild byte for byte. */
+  get files(): readonly FileEntry[] { return this.manifest.files; }
+
+  /** Names of every tensor, in manifest order. */
+  tensorNames(): string[] {
+    return Object.keys(this.manifest.tensors);
+  }
+
+  /** Names of every blob. */
+  blobNames(): string[] {
+    return Object.keys(this.manifest.blobs);
+  }
+
+  /**
+   * The full name of a tensor: `name` itself, or the one tensor whose name ends in `:name` or
+   * `/name` (so `weight` finds `model.safetensors:weight`). Throws `NotFound` or, when ambiguous,
+   * `InvalidArgument` listing the candidates.
+   */
+  resolveTensorName(name: string): string {
+    if (Object.hasOwn(this.manifest.tensors, name)) return name;
+    const candidates = this.tensorNames().filter((n) => n.endsWith(`:${name}`) || n.endsWith(`/${name}`));
+    if (candidates.length === 1) return candidates[0]!;
+    if (candidates.length > 1) {
+      throw new EngramError('InvalidArgument', `tensor name ${name} is ambiguous in snapshot ${this.id}: ${candidates.slice(0, 5).join(', ')}`, { tensor: name, candidates });
+    }
+    throw new EngramError('NotFound', `snapshot ${this.id} has no tensor ${name}; \`engram show ${this.id}\` lists them`, { snapshot: this.id, tensor: name });
+  }
+
+  /** Dtype, shape and chunks of a tensor, without reading it. */
+  tensorInfo(name: string): TensorEntry {
+    return this.manifest.tensors[this.resolveTensorName(name)]!;
+  }
+
+  /**
+   * Loads one tensor, reading only its chunks. `into` receives the bytes in place (it must have
+   * exactly the tensor's byte length), so a training loop can restore into its own buffers.
+   *
+   * @example const w = await snap.tensor('model/dense/kernel'); w.toFloat32();
+   */
+  async tensor(name: string, options: { into?: Uint8Array } = {}): Promise<Tensor> {
+    const full = this.resolveTensorName(name);
+    const t = this.manifest.tensors[full]!;
+    const data = await this.#reader.read(t.chunks, t.byteLength, `tensor ${full}`, options.into);
+    return new Tensor(t.dtype, t.shape, data);
+  }
+
+  /** Loads every tensor (whole restore). */
+  async tensors(): Promise<Map<string, Tensor>> {
+    const out = new Map<string, Tensor>();
+    for (const name of this.tensorNames()) out.set(name, await this.tensor(name));
+    return out;
+  }
+
+  /** Loads one blob. */
+  async blob(name: string): Promise<Uint8Array> {
+    const b = this.manifest.blobs[name];
+    if (!b) throw new EngramError('NotFound', `snapshot ${this.id} has no blob ${name}`, { snapshot: this.id, blob: name });
+    return this.#reader.read(b.chunks, b.byteLength, `blob ${name}`);
+  }
+
+  /**
+   * Rebuilds file `path` piece by piece, in order. After the last piece the whole file's SHA-256 is
+   * checked; on a mismatch the iterator throws `IntegrityMismatch`, so a caller writing to a temp
+   * file discards it instead of keeping a wrong file.
+   */
+  async *readFile(path: string): AsyncGenerator<Uint8Array> {
+    const file = this.manifest.files.find((f) => f.path === path);
+    if (!file) throw new EngramError('NotFound', `snapshot ${this.id} has no file ${path}`, { snapshot: this.id, path });
+    const item = `file ${path}`;
+    const literal = await this.#reader.read(file.literal.chunks, file.literal.byteLength, item);
+    const hash = createHash('sha256');
+    let size = 0;
+    for (const seg of file.segments) {
+      let piece: Uint8Array;
+      if (seg.kind === 'literal') {
+        piece = literal.subarray(seg.offset, seg.offset + seg.length);
+      } else {
+        const t = this.manifest.tensors[seg.tensor];
+        if (!t) throw new EngramError('IntegrityMismatch', `${item} refers to missing tensor ${seg.tensor}`, { path, tensor: seg.tensor });
+        const whole = await this.#reader.read(t.chunks, t.byteLength, `tensor ${seg.tensor}`);
+        piece = encodeSegmentBytes(whole, t.dtype, t.shape, seg.encoding).subarray(seg.offset, seg.offset + seg.length);
+      }
+      hash.update(piece);
+      size += piece.byteLength;
+      yield piece;
+    }
+    const actual = hash.digest('hex');
+    if (size !== file.size || actual !== file.sha256) {
+      throw new EngramError('IntegrityMismatch', `${item} rebuilt to ${size} bytes with SHA-256 ${actual}, expected ${file.size} bytes ${file.sha256}`, {
+        path, expected: file.sha256, actual,
+      });
+    }
+  }
+}
