@@ -1,0 +1,221 @@
+/**
+ * @module FsStore: an ObjectStore in a directory — the embedded default.
+ *
+ * Crash safety rests on one sequence per object: write a temp file `.tmp-<random>` beside the
+ * target, fsync it, move it into place (rename; or link for if-absent, which fails atomically when
+ * the target exists), then fsync the directory so the new name itself is durable. A crash at any
+ * instant leaves either no object or the whole object, plus perhaps a temp file that `list` never
+ * shows and {@link removeStaleTemps} deletes.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { EngramError } from '../errors/index.ts';
+import { checkRange } from './memory-store.ts';
+import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
+
+const TEMP_PREFIX = '.tmp-';
+
+function ioError(e: unknown, what: string, path: string): EngramError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new EngramError('NotFound', `${what}: ${path} does not exist`, { path }, { cause: e });
+  return new EngramError('IOError', `${what} ${path}: ${(e as Error).message}`, { path, errno: code }, { cause: e });
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Stores objects as files under a root directory; keys are `/`-separated relative paths. */
+export class FsStore implements ObjectStore {
+  readonly root: string;
+  readonly location: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.location = this.root;
+  }
+
+  /** The file of `key`, refusing keys that could escape the root or collide with temp files. */
+  #path(key: string): string {
+    const parts = key.split('/');
+    if (key === '' || key.includes('\\') || key.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith(TEMP_PREFIX))) {
+      throw new EngramError('InvalidArgument', `invalid object key ${JSON.stringify(key)}`, { key });
+    }
+    return join(this.root, ...parts);
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const path = this.#path(key);
+    let fh;
+    try {
+      fh = await open(path, 'r');
+    } catch (e) {
+      const err = ioError(e, 'cannot read', path);
+      if (err.code === 'NotFound') throw new EngramError('NotFound', `no object ${key} in ${this.location}`, { key }, { cause: e });
+      throw err;
+    }
+    try {
+      const { size } = await fh.stat();
+      const r = range ?? { offset: 0, length: size };
+      checkRange(key, size, r);
+      const out = new Uint8Array(r.length);
+      let done = 0;
+      while (done < r.length) {
+        const { bytesRead } = await fh.read(out, done, r.length - done, r.offset + done);
+        if (bytesRead === 0) throw new EngramError('IOError', `${path} shrank while being read`, { path });
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<boolean> {
+    const path = this.#path(key);
+    const dir = dirname(path);
+    if (options.ifAbsent && (await this.#exists(path))) return false;
+    await this.#ensureDir(dir);
+    const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    try {
+      const fh = await open(tmp, 'wx');
+      try {
+        let off = 0;
+        while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off)).bytesWritten;
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      let written = true;
+      if (options.ifAbsent) {
+        try {
+          await link(tmp, path);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          written = false;
+        }
+        await unlink(tmp);
+      } else {
+        await rename(tmp, path);
+      }
+      if (written) await fsyncDir(dir);
+      return written;
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw ioError(e, 'cannot write', path);
+    }
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await stat(path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw ioError(e, 'cannot stat', path);
+    }
+  }
+
+  /** Creates `dir` if needed and makes each new directory entry durable. */
+  async #ensureDir(dir: string): Promise<void> {
+    let first: string | undefined;
+    try {
+      first = await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw ioError(e, 'cannot create directory', dir);
+    }
+    if (first === undefined) return;
+    // Every directory from `first` down to `dir` is new: fsync each one's parent.
+    for (let d = dir; ; d = dirname(d)) {
+      await fsyncDir(dirname(d));
+      if (d === first || d === dirname(d)) break;
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const path = this.#path(key);
+    try {
+      const s = await stat(path);
+      return s.isFile() ? { key, size: s.size, mtimeMs: s.mtimeMs } : undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw ioError(e, 'cannot stat', path);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const slash = prefix.lastIndexOf('/');
+    const startKey = slash < 0 ? '' : prefix.slice(0, slash);
+    yield* this.#walk(startKey, prefix);
+  }
+
+  async *#walk(dirKey: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    const dir = dirKey === '' ? this.root : join(this.root, ...dirKey.split('/'));
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw ioError(e, 'cannot list', dir);
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of entries) {
+      if (e.name.startsWith(TEMP_PREFIX)) continue;
+      const key = dirKey === '' ? e.name : `${dirKey}/${e.name}`;
+      if (e.isDirectory()) {
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.#walk(key, prefix);
+      } else if (e.isFile() && key.startsWith(prefix)) {
+        try {
+          const s = await stat(join(dir, e.name));
+          yield { key, size: s.size, mtimeMs: s.mtimeMs };
+        } catch (err) {
+          // Deleted between readdir and stat (a concurrent GC): it is simply not there.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, 'cannot stat', join(dir, e.name));
+        }
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.#path(key);
+    try {
+      await unlink(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, 'cannot delete', path);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Deletes temp files left by interrupted puts that are older than `olderThanMs`. Returns how many. */
+export async function removeStaleTemps(root: string, olderThanMs: number, now = Date.now()): Promise<number> {
+  let removed = 0;
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.startsWith(TEMP_PREFIX)) {
+        const s = await stat(p).catch(() => undefined);
+        if (s && now - s.mtimeMs > olderThanMs) {
+          await rm(p, { force: true });
+          removed++;
+        }
+      }
+    }
+  };
+  await walk(resolve(root));
+  return removed;
+}
