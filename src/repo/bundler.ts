@@ -8,7 +8,7 @@ import type { ChunkRef } from './manifest.ts';
 interface Pending {
   readonly buffer: Uint8Array;
   used: number;
-  readonly waiters: { offset: number; length: number; resolve: (r: ChunkRef[]) => void; reject: (e: unknown) => void }[];
+  readonly waiters: { offset: number; length: number; assign: (refs: ChunkRef[]) => void }[];
 }
 
 /** Collects small items per width; `flush` writes what is left. */
@@ -24,10 +24,10 @@ export class Bundler {
   }
 
   /**
-   * Copies `bytes` into the open bundle of `width`. The returned promise settles when that bundle
-   * is written — call {@link flush} before awaiting it, or it may wait for a bundle never filled.
+   * Copies `bytes` into the open bundle of `width`; `assign` receives the item's chunk refs once
+   * that bundle is written (by a later `add` that fills it, or by {@link flush}).
    */
-  async add(bytes: Uint8Array, width: number): Promise<Promise<ChunkRef[]>> {
+  async add(bytes: Uint8Array, width: number, assign: (refs: ChunkRef[]) => void): Promise<void> {
     let b = this.#open.get(width);
     if (b && b.used + bytes.byteLength > b.buffer.byteLength) {
       await this.#close(width, b);
@@ -40,22 +40,13 @@ export class Bundler {
     const offset = b.used;
     b.buffer.set(bytes, offset);
     b.used += bytes.byteLength;
-    const pending = b;
-    const refs = new Promise<ChunkRef[]>((resolve, reject) => pending.waiters.push({ offset, length: bytes.byteLength, resolve, reject }));
-    // The failure also surfaces from flush(); this keeps an unawaited copy from crashing the process.
-    refs.catch(() => {});
-    return refs;
+    b.waiters.push({ offset, length: bytes.byteLength, assign });
   }
 
   async #close(width: number, b: Pending): Promise<void> {
     this.#open.delete(width);
-    try {
-      const hash = await this.#write(b.buffer.subarray(0, b.used), width);
-      for (const w of b.waiters) w.resolve([{ hash, offset: w.offset, length: w.length }]);
-    } catch (e) {
-      for (const w of b.waiters) w.reject(e);
-      throw e;
-    }
+    const hash = await this.#write(b.buffer.subarray(0, b.used), width);
+    for (const w of b.waiters) w.assign([{ hash, offset: w.offset, length: w.length }]);
   }
 
   /** Writes every open bundle. */

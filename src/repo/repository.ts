@@ -261,7 +261,7 @@ export class Repository {
     }
     if (id === undefined) throw new EngramError('NotFound', `no snapshot matches ${ref}; \`engram log\` lists snapshots`, { ref });
     for (let i = 0; i < spec.ancestor; i++) {
-      const parent = (await this.manifest(id)).parent;
+      const parent: string | null = (await this.manifest(id)).parent;
       if (parent === null) throw new EngramError('NotFound', `${ref}: snapshot ${id} has no parent`, { ref });
       id = parent;
     }

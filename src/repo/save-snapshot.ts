@@ -44,7 +44,6 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   const { config } = ctx;
   const writer = new ChunkWriter(ctx.store, { level: config.codec.level, concurrency: ctx.concurrency, known: ctx.known });
   const bundler = new Bundler(config.bundleSize, (raw, width) => writer.add(raw, width));
-  const pending: Promise<void>[] = [];
   const total = sumBytes(options);
   let done = 0;
   const progress = (n: number): void => {
@@ -52,13 +51,13 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
     options.onProgress?.({ done, total });
   };
 
-  /** Stores one item's bytes; resolves to its chunk refs once everything is flushed. */
-  const store = async (bytes: Uint8Array, width: number, fixed: boolean): Promise<Promise<ChunkRef[]>> => {
-    if (bytes.byteLength === 0) return Promise.resolve([]);
+  /** Stores one item's bytes; `assign` receives its chunk refs (at once, or when its bundle is written). */
+  const store = async (bytes: Uint8Array, width: number, fixed: boolean, assign: (refs: ChunkRef[]) => void): Promise<void> => {
+    if (bytes.byteLength === 0) return assign([]);
     if (bytes.byteLength < config.smallThreshold) {
-      const refs = await bundler.add(bytes, width);
+      await bundler.add(bytes, width, assign);
       progress(bytes.byteLength);
-      return refs;
+      return;
     }
     const refs: ChunkRef[] = [];
     let start = 0;
@@ -69,7 +68,7 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
       progress(end - start);
       start = end;
     }
-    return Promise.resolve(refs);
+    assign(refs);
   };
 
   const tensors: Record<string, TensorEntry> = {};
@@ -81,8 +80,7 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
     }
     const entry = { dtype, shape: [...shape], byteLength, chunks: [] as ChunkRef[] };
     tensors[name] = entry;
-    const refs = await store(bytes, dtypeSize(dtype), true);
-    pending.push(refs.then((r) => void (entry.chunks = r)));
+    await store(bytes, dtypeSize(dtype), true, (r) => void (entry.chunks = r));
   };
 
   for (const [name, t] of Object.entries(options.tensors ?? {})) {
@@ -94,8 +92,7 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   const blobs: Record<string, BlobEntry> = {};
   const addBlob = async (bytes: Uint8Array): Promise<BlobEntry> => {
     const entry = { byteLength: bytes.byteLength, chunks: [] as ChunkRef[] };
-    const refs = await store(bytes, 1, false);
-    pending.push(refs.then((r) => void (entry.chunks = r)));
+    await store(bytes, 1, false, (r) => void (entry.chunks = r));
     return entry;
   };
   for (const [name, bytes] of Object.entries(options.blobs ?? {})) blobs[name] = await addBlob(bytes);
@@ -112,7 +109,6 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
 
   await bundler.flush();
   await writer.flush();
-  await Promise.all(pending);
 
   const id = newId(ctx.clock);
   const manifest: SnapshotManifest = {

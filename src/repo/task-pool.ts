@@ -18,9 +18,9 @@ export class TaskPool {
 
   /** Starts `task` once a slot is free; resolves when it has started (not finished). */
   async run(task: () => Promise<void>): Promise<void> {
-    if (this.#failure) throw this.#failure.error;
+    this.#rethrow();
     while (this.#active >= this.#limit) await new Promise<void>((r) => this.#waiters.push(r));
-    if (this.#failure) throw this.#failure.error;
+    this.#rethrow();
     this.#active++;
     const p = task()
       .catch((error: unknown) => {
@@ -32,6 +32,10 @@ export class TaskPool {
         this.#waiters.shift()?.();
       });
     this.#all.add(p);
+  }
+
+  #rethrow(): void {
+    if (this.#failure) throw this.#failure.error;
   }
 
   /** Waits for every started task; throws the first failure. */

@@ -6,6 +6,7 @@
  * The gear table is part of the storage format — changing it changes every boundary and so every
  * chunk of every future save — so it is generated from a fixed seed and pinned by a test.
  */
+import { EngramError } from '../errors/index.ts';
 
 /** Sizes of content-defined chunks, in bytes. */
 export interface CdcOptions {
@@ -42,7 +43,7 @@ function topMask(bits: number): number {
 
 function checkOptions(o: CdcOptions): void {
   if (!(o.minSize > 0 && o.minSize <= o.avgSize && o.avgSize <= o.maxSize)) {
-    throw new RangeError(`FastCDC sizes must satisfy 0 < min ≤ avg ≤ max, got ${o.minSize}/${o.avgSize}/${o.maxSize}`);
+    throw new EngramError('InvalidArgument', `FastCDC sizes must satisfy 0 < min ≤ avg ≤ max, got ${o.minSize}/${o.avgSize}/${o.maxSize}`, { ...o });
   }
 }
 

@@ -8,14 +8,19 @@ function asBuffer(data: Uint8Array): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** A plain Uint8Array view of a Buffer, so callers never see Buffer's different semantics. */
+function asBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** Compresses `data` at `level`. */
 export async function zstdCompress(data: Uint8Array, level: number): Promise<Uint8Array> {
-  return compress(asBuffer(data), level);
+  return asBytes(await compress(asBuffer(data), level));
 }
 
 /** Decompresses one zstd frame. */
 export async function zstdDecompress(data: Uint8Array): Promise<Uint8Array> {
-  return decompress(asBuffer(data));
+  return asBytes(await decompress(asBuffer(data)));
 }
 
 /**

@@ -1,0 +1,270 @@
+/**
+ * @module The chunk object: a small header and an encoded payload (DESIGN §3). The header says how
+ * to get the raw bytes back, so any reader decodes any chunk without the manifest; the key is the
+ * SHA-256 of the raw bytes, so decoding always ends by re-hashing.
+ *
+ * Header, little-endian:
+ *   'ENGC' | version u8 = 1 | transform u8 | codec u8 | width u8 | rawLength u64 | [base hash 32 B]
+ * transform: 0 none, 1 byte-group, 2 XOR-delta against `base` then byte-group (base hash present)
+ * codec:     0 raw, 1 zstd (one frame), 2 zstd per plane (planes that do not shrink stay raw)
+ */
+import { EngramError } from '../errors/index.ts';
+import { groupBytes, ungroupBytes } from './byte-group.ts';
+import { sha256Hex } from './hash.ts';
+import { zstdCompress, zstdDecompress, zstdFrameContentSize } from './zstd.ts';
+
+const MAGIC = [0x45, 0x4e, 0x47, 0x43]; // "ENGC"
+const VERSION = 1;
+const FIXED_HEADER = 16;
+const BASE_HASH_BYTES = 32;
+/** Largest raw chunk a reader accepts; chunks are ≤ 4 MiB by default, this bounds corrupted headers. */
+export const MAX_CHUNK_BYTES = 1 << 30;
+
+/** How a chunk's payload was transformed before compression. */
+export type ChunkTransform = 'none' | 'bytegroup' | 'xor-delta';
+/** How a chunk's payload was compressed. */
+export type ChunkCodec = 'raw' | 'zstd' | 'zstd-planes';
+
+const TRANSFORMS: readonly ChunkTransform[] = ['none', 'bytegroup', 'xor-delta'];
+const CODECS: readonly ChunkCodec[] = ['raw', 'zstd', 'zstd-planes'];
+
+/** The decoded header of a chunk object. */
+export interface ChunkHeader {
+  readonly transform: ChunkTransform;
+  readonly codec: ChunkCodec;
+  /** Element width the bytes were grouped by (1 = not grouped). */
+  readonly width: number;
+  readonly rawLength: number;
+  /** Raw-bytes hash of the chunk this one is an XOR-delta against. */
+  readonly baseHash?: string;
+  /** Bytes of header before the payload. */
+  readonly headerLength: number;
+}
+
+/** Options for {@link encodeChunk}. */
+export interface EncodeOptions {
+  /** Element width in bytes of the data (dtype size); 1 for opaque bytes. */
+  readonly width: number;
+  /** zstd level (default 3). */
+  readonly level?: number;
+  /** Encode as an XOR-delta against this chunk (same length) when that is smaller. */
+  readonly base?: { readonly hash: string; readonly bytes: Uint8Array };
+}
+
+/** Options for {@link decodeChunk}. */
+export interface DecodeOptions {
+  /** The raw-bytes SHA-256 the chunk must have; a mismatch throws `IntegrityMismatch`. */
+  readonly expectedHash?: string;
+  /** Fetches the raw bytes of a delta base (by its hash). Required to decode delta chunks. */
+  readonly getBase?: (hash: string) => Promise<Uint8Array>;
+}
+
+function corrupt(reason: string, data: Record<string, unknown> = {}): EngramError {
+  return new EngramError('IntegrityMismatch', `chunk object is corrupt: ${reason}`, { reason, ...data });
+}
+
+function writeHeader(transform: ChunkTransform, codec: ChunkCodec, width: number, rawLength: number, baseHash: string | undefined, payloadLength: number): { out: Uint8Array; offset: number } {
+  const headerLength = FIXED_HEADER + (baseHash ? BASE_HASH_BYTES : 0);
+  const out = new Uint8Array(headerLength + payloadLength);
+  out.set(MAGIC, 0);
+  out[4] = VERSION;
+  out[5] = TRANSFORMS.indexOf(transform);
+  out[6] = CODECS.indexOf(codec);
+  out[7] = width;
+  new DataView(out.buffer).setBigUint64(8, BigInt(rawLength), true);
+  if (baseHash) out.set(Buffer.from(baseHash, 'hex'), FIXED_HEADER);
+  return { out, offset: headerLength };
+}
+
+/** Parses and bounds-checks a chunk header; throws `IntegrityMismatch` on anything malformed. */
+export function readChunkHeader(encoded: Uint8Array): ChunkHeader {
+  if (encoded.byteLength < FIXED_HEADER) throw corrupt(`object is ${encoded.byteLength} bytes, shorter than a header`);
+  for (let i = 0; i < 4; i++) if (encoded[i] !== MAGIC[i]) throw corrupt('bad magic');
+  if (encoded[4] !== VERSION) throw corrupt(`unknown chunk version ${encoded[4]}`);
+  const transform = TRANSFORMS[encoded[5]!];
+  const codec = CODECS[encoded[6]!];
+  if (!transform) throw corrupt(`unknown transform ${encoded[5]}`);
+  if (!codec) throw corrupt(`unknown codec ${encoded[6]}`);
+  const width = encoded[7]!;
+  if (width < 1 || width > 16) throw corrupt(`element width ${width} out of range`);
+  // Only the combinations the encoder writes are valid, so a damaged header byte is caught here.
+  const grouped = width > 1;
+  const valid = transform === 'none' ? !grouped && codec !== 'zstd-planes'
+    : transform === 'bytegroup' ? grouped && codec === 'zstd-planes'
+    : grouped ? codec === 'zstd-planes' : codec === 'zstd';
+  if (!valid) throw corrupt(`invalid combination: transform ${transform}, codec ${codec}, width ${width}`);
+  const raw = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength).getBigUint64(8, true);
+  if (raw > BigInt(MAX_CHUNK_BYTES)) throw corrupt(`declared raw length ${raw} exceeds ${MAX_CHUNK_BYTES}`);
+  const rawLength = Number(raw);
+  if (transform === 'xor-delta') {
+    if (encoded.byteLength < FIXED_HEADER + BASE_HASH_BYTES) throw corrupt('delta chunk is missing its base hash');
+    const baseHash = Buffer.from(encoded.buffer, encoded.byteOffset + FIXED_HEADER, BASE_HASH_BYTES).toString('hex');
+    return { transform, codec, width, rawLength, baseHash, headerLength: FIXED_HEADER + BASE_HASH_BYTES };
+  }
+  return { transform, codec, width, rawLength, headerLength: FIXED_HEADER };
+}
+
+/** Compresses each of `width` planes (plus a tail of length % width bytes) separately; raw where zstd does not shrink. */
+async function compressPlanes(grouped: Uint8Array, width: number, level: number): Promise<Uint8Array[]> {
+  const planeLength = Math.floor(grouped.byteLength / width);
+  const bounds: [number, number][] = [];
+  for (let p = 0; p < width; p++) bounds.push([p * planeLength, (p + 1) * planeLength]);
+  if (grouped.byteLength % width) bounds.push([width * planeLength, grouped.byteLength]);
+  // Planes compress concurrently: the binding runs each on libuv's pool.
+  const parts = await Promise.all(bounds.map(async ([a, b]) => {
+    const plane = grouped.subarray(a, b);
+    const z = plane.byteLength > 0 ? await zstdCompress(plane, level) : plane;
+    const useZ = z.byteLength < plane.byteLength;
+    const body = useZ ? z : plane;
+    const head = new Uint8Array(5);
+    head[0] = useZ ? 1 : 0;
+    new DataView(head.buffer).setUint32(1, body.byteLength, true);
+    return [head, body];
+  }));
+  const count = new Uint8Array([bounds.length]);
+  return [count, ...parts.flat()];
+}
+
+function concat(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  return n;
+}
+
+/** One candidate encoding: transform + codec + payload pieces. */
+interface Candidate {
+  readonly transform: ChunkTransform;
+  readonly codec: ChunkCodec;
+  readonly width: number;
+  readonly baseHash?: string;
+  readonly payload: readonly Uint8Array[];
+}
+
+async function encodeTransformed(bytes: Uint8Array, width: number, level: number, transform: ChunkTransform, baseHash?: string): Promise<Candidate> {
+  if (width <= 1) {
+    return { transform: transform === 'bytegroup' ? 'none' : transform, codec: 'zstd', width: 1, baseHash, payload: [await zstdCompress(bytes, level)] };
+  }
+  const grouped = groupBytes(bytes, width);
+  return { transform, codec: 'zstd-planes', width, baseHash, payload: await compressPlanes(grouped, width, level) };
+}
+
+/**
+ * Encodes raw chunk bytes into a chunk object: byte-grouped by `width` and zstd-compressed per
+ * plane, or an XOR-delta against `base` when that is smaller, or raw when nothing shrinks.
+ */
+export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Promise<Uint8Array> {
+  if (raw.byteLength > MAX_CHUNK_BYTES) {
+    throw new EngramError('InvalidArgument', `chunk of ${raw.byteLength} bytes exceeds the ${MAX_CHUNK_BYTES}-byte limit`, { length: raw.byteLength });
+  }
+  const level = options.level ?? 3;
+  const width = options.width >= 1 && options.width <= 16 ? Math.floor(options.width) : 1;
+  const candidates: Candidate[] = [];
+  if (raw.byteLength > 0) candidates.push(await encodeTransformed(raw, width, level, width > 1 ? 'bytegroup' : 'none'));
+  const base = options.base;
+  if (base && base.bytes.byteLength === raw.byteLength && raw.byteLength > 0 && /^[0-9a-f]{64}$/.test(base.hash)) {
+    const x = new Uint8Array(raw.byteLength);
+    for (let i = 0; i < x.byteLength; i++) x[i] = raw[i]! ^ base.bytes[i]!;
+    const delta = await encodeTransformed(x, width, level, 'xor-delta', base.hash);
+    candidates.push(delta);
+  }
+  let best: Candidate = { transform: 'none', codec: 'raw', width: 1, payload: [raw] };
+  let bestSize = raw.byteLength;
+  for (const c of candidates) {
+    const size = concat(c.payload) + (c.baseHash ? BASE_HASH_BYTES : 0);
+    if (size < bestSize) {
+      best = c;
+      bestSize = size;
+    }
+  }
+  const payloadLength = concat(best.payload);
+  const { out, offset } = writeHeader(best.transform, best.codec, best.width, raw.byteLength, best.baseHash, payloadLength);
+  let at = offset;
+  for (const p of best.payload) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+async function inflate(frame: Uint8Array, expected: number): Promise<Uint8Array> {
+  const declared = zstdFrameContentSize(frame);
+  if (declared === null) throw corrupt('payload is not a zstd frame');
+  if (declared !== undefined && declared !== expected) throw corrupt(`zstd frame declares ${declared} bytes, expected ${expected}`);
+  let out: Uint8Array;
+  try {
+    out = await zstdDecompress(frame);
+  } catch (e) {
+    throw new EngramError('IntegrityMismatch', `chunk object is corrupt: zstd failed (${(e as Error).message})`, { reason: 'zstd' }, { cause: e });
+  }
+  if (out.byteLength !== expected) throw corrupt(`zstd produced ${out.byteLength} bytes, expected ${expected}`);
+  return out;
+}
+
+async function decodePlanes(payload: Uint8Array, width: number, rawLength: number): Promise<Uint8Array> {
+  const planeLength = Math.floor(rawLength / width);
+  const tail = rawLength % width;
+  const count = width + (tail ? 1 : 0);
+  if (payload.byteLength < 1 || payload[0] !== count) throw corrupt(`expected ${count} planes`);
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const grouped = new Uint8Array(rawLength);
+  const jobs: Promise<void>[] = [];
+  let at = 1;
+  for (let p = 0; p < count; p++) {
+    if (at + 5 > payload.byteLength) throw corrupt('plane table runs past the end');
+    const codec = payload[at]!;
+    const len = view.getUint32(at + 1, true);
+    at += 5;
+    if (len > payload.byteLength - at) throw corrupt('plane runs past the end');
+    const body = payload.subarray(at, at + len);
+    at += len;
+    const dest = p * planeLength;
+    const expected = p < width ? planeLength : tail;
+    if (codec === 0) {
+      if (len !== expected) throw corrupt(`raw plane ${p} is ${len} bytes, expected ${expected}`);
+      grouped.set(body, dest);
+    } else if (codec === 1) {
+      jobs.push(inflate(body, expected).then((b) => grouped.set(b, dest)));
+    } else {
+      throw corrupt(`unknown plane codec ${codec}`);
+    }
+  }
+  if (at !== payload.byteLength) throw corrupt('trailing bytes after the last plane');
+  await Promise.all(jobs);
+  return grouped;
+}
+
+/**
+ * Decodes a chunk object back into its raw bytes, bounding every length by the header's raw length,
+ * and checks them against `expectedHash`. Every malformation is an `IntegrityMismatch`; damaged
+ * bytes are never returned.
+ */
+export async function decodeChunk(encoded: Uint8Array, options: DecodeOptions = {}): Promise<Uint8Array> {
+  const h = readChunkHeader(encoded);
+  const payload = encoded.subarray(h.headerLength);
+  let bytes: Uint8Array;
+  if (h.codec === 'raw') {
+    if (payload.byteLength !== h.rawLength) throw corrupt(`raw payload is ${payload.byteLength} bytes, header says ${h.rawLength}`);
+    bytes = payload;
+  } else if (h.codec === 'zstd') {
+    bytes = await inflate(payload, h.rawLength);
+  } else {
+    if (h.width < 2) throw corrupt('per-plane codec with width 1');
+    bytes = await decodePlanes(payload, h.width, h.rawLength);
+  }
+  if (h.width > 1 && h.transform !== 'none') bytes = ungroupBytes(bytes, h.width);
+  if (h.transform === 'xor-delta') {
+    if (!options.getBase) throw new EngramError('InvalidArgument', `chunk is a delta against ${h.baseHash}; decodeChunk needs getBase`, { base: h.baseHash });
+    const base = await options.getBase(h.baseHash!);
+    if (base.byteLength !== h.rawLength) throw corrupt(`delta base is ${base.byteLength} bytes, expected ${h.rawLength}`);
+    const out = bytes === payload ? new Uint8Array(bytes) : bytes;
+    for (let i = 0; i < out.byteLength; i++) out[i] = out[i]! ^ base[i]!;
+    bytes = out;
+  }
+  if (options.expectedHash !== undefined) {
+    const actual = sha256Hex(bytes);
+    if (actual !== options.expectedHash) {
+      throw new EngramError('IntegrityMismatch', `chunk bytes hash to ${actual}, expected ${options.expectedHash}`, { expected: options.expectedHash, actual });
+    }
+  }
+  return bytes;
+}
