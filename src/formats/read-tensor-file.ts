@@ -1,0 +1,44 @@
+/** @module Reads any file: picks the format from its magic bytes and name. */
+import { isEngramError } from '../errors/index.ts';
+import type { ByteSource } from './byte-source.ts';
+import type { IngestedFile } from './ingested-file.ts';
+import { NPY_MAGIC } from './npy-header.ts';
+import { readNpy } from './read-npy.ts';
+import { readNpz } from './read-npz.ts';
+import { readOpaque } from './read-opaque.ts';
+import { readSafetensors } from './read-safetensors.ts';
+
+/** True for a FormatError that means "valid, but not something engram holds as tensors". */
+function isUnsupported(e: unknown): boolean {
+  return isEngramError(e, 'FormatError') && typeof e.data.reason === 'string' && e.data.reason.startsWith('unsupported');
+}
+
+/** Reads with `reader`, falling back to opaque bytes when the file holds a dtype engram lacks. */
+async function orOpaque(src: ByteSource, reader: (s: ByteSource) => Promise<IngestedFile>): Promise<IngestedFile> {
+  try {
+    return await reader(src);
+  } catch (e) {
+    if (isUnsupported(e)) return readOpaque(src);
+    throw e;
+  }
+}
+
+/**
+ * Reads a file in whichever format it is: .npy by magic, .npz by zip magic and name, .safetensors
+ * by name, anything else opaque. An .npy or .npz that is valid but holds what engram cannot
+ * represent (object, string, struct or complex arrays; an unknown .npy version; encrypted or
+ * non-deflate zip members) is kept opaque; any other malformation is a `FormatError`.
+ *
+ * @example
+ * const src = await openFileSource('model.safetensors');
+ * try { const file = await readTensorFile(src); } finally { await src.close(); }
+ */
+export async function readTensorFile(src: ByteSource): Promise<IngestedFile> {
+  const head = await src.read(0, Math.min(8, src.size));
+  const lower = src.name.toLowerCase();
+  if (NPY_MAGIC.every((b, i) => head[i] === b)) return orOpaque(src, readNpy);
+  const zip = head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6));
+  if (zip && lower.endsWith('.npz')) return orOpaque(src, readNpz);
+  if (lower.endsWith('.safetensors')) return readSafetensors(src);
+  return readOpaque(src);
+}
