@@ -15,8 +15,15 @@ export interface Clock {
 /** The system clock. */
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** A new 26-character id whose first 10 characters encode `clock.now()`. */
-export function newId(clock: Clock = systemClock): string {
+let lastId = '';
+
+/**
+ * A new 26-character id whose first 10 characters encode `clock.now()`. Ids are strictly increasing
+ * within a process, and greater than `after` when given: two ids made in the same millisecond (or
+ * after the clock stepped back) continue from the larger one instead of drawing a random order, as
+ * ULID's monotonic mode does. Ref events rely on this: the newest event must sort last.
+ */
+export function newId(clock: Clock = systemClock, after = ''): string {
   let t = Math.floor(clock.now());
   let time = '';
   for (let i = 0; i < 10; i++) {
@@ -26,7 +33,25 @@ export function newId(clock: Clock = systemClock): string {
   const rnd = randomBytes(16);
   let tail = '';
   for (let i = 0; i < 16; i++) tail += ALPHABET[rnd[i]! & 31];
-  return time + tail;
+  let id = time + tail;
+  const floor = after > lastId ? after : lastId;
+  if (id <= floor) id = successor(floor);
+  lastId = id;
+  return id;
+}
+
+/** The id just above `id` in Crockford base-32 order. */
+function successor(id: string): string {
+  const chars = id.split('');
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const v = ALPHABET.indexOf(chars[i]!);
+    if (v < 31) {
+      chars[i] = ALPHABET[v + 1]!;
+      return chars.join('');
+    }
+    chars[i] = ALPHABET[0]!;
+  }
+  throw new RangeError(`no id after ${id}`);
 }
 
 /** True when `s` has the shape of an id. */

@@ -48,10 +48,13 @@ export class RefStore {
   /** Points `name` at `target` (a snapshot id), appending an event. */
   async move(name: string, target: string | null, message = ''): Promise<RefEvent> {
     checkRefName(name);
-    const previous = (await this.resolve(name)) ?? null;
+    const last = (await this.history(name)).at(-1);
+    const previous = last?.target ?? null;
     const now = this.#clock.now();
+    // The new event must sort after the one it replaces, even when another process wrote that one
+    // within the same millisecond or with a clock slightly ahead.
     const event: RefEvent = {
-      format: 'engram.ref', name, event: newId(this.#clock), target, previous, at: new Date(now).toISOString(), message,
+      format: 'engram.ref', name, event: newId(this.#clock, last?.event ?? ''), target, previous, at: new Date(now).toISOString(), message,
     };
     const ok = await this.#store.put(`refs/${name}/${event.event}.json`, new TextEncoder().encode(JSON.stringify(event, null, 1) + '\n'), { ifAbsent: true });
     if (!ok) throw new EngramError('Conflict', `ref event ${event.event} already exists`, { name });

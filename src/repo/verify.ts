@@ -69,7 +69,10 @@ export async function verifyManifests(
     while (next < hashes.length) {
       const hash = hashes[next++]!;
       try {
-        bytes += (await reader.chunk(hash, 'verify')).byteLength;
+        // Await first: `bytes += await …` would read `bytes` before the await and lose the other
+        // workers' additions.
+        const raw = await reader.chunk(hash, 'verify');
+        bytes += raw.byteLength;
       } catch (e) {
         if (!isEngramError(e, 'IntegrityMismatch')) throw e;
         const missing = e.data.reason === 'missing';

@@ -135,6 +135,9 @@ describe('Repository', () => {
     assert.equal(after.logicalBytes, 2 * before.logicalBytes);
     assert.ok(after.dedupRatio > 1.9);
     assert.equal(after.orphanChunks, 0);
+    const report = await repo.verify();
+    assert.equal(report.chunks, after.chunks);
+    assert.equal(report.bytes, after.uniqueBytes, 'verify must count every chunk it checked');
   });
 
   test('a corrupted chunk is an IntegrityMismatch naming tensor and chunk, and verify reports it', async () => {
