@@ -4,6 +4,8 @@
  */
 import { ERROR_CODES, isEngramError } from '../errors/index.ts';
 import type { CliContext } from './cli-context.ts';
+import { forgetHelp, runForget } from './commands/forget.ts';
+import { gcHelp, runGc } from './commands/gc.ts';
 import { getHelp, runGet } from './commands/get.ts';
 import { initHelp, runInit } from './commands/init.ts';
 import { logHelp, runLog } from './commands/log.ts';
@@ -26,6 +28,8 @@ const COMMANDS: Record<string, Command> = {
   tag: { run: runTag, help: tagHelp },
   verify: { run: runVerify, help: verifyHelp },
   stats: { run: runStats, help: statsHelp },
+  forget: { run: runForget, help: forgetHelp },
+  gc: { run: runGc, help: gcHelp },
 };
 
 const USAGE = `engram — versioned, deduplicated, verified checkpoints of model state

@@ -5,19 +5,21 @@
  * bundles hold many small tensors.
  */
 import { EngramError, isEngramError } from '../errors/index.ts';
-import { decodeChunk, type ObjectStore } from '../store/index.ts';
+import { CodecPool, readChunkHeader, type ObjectStore } from '../store/index.ts';
 import { chunkKey } from './chunk-key.ts';
 import type { ChunkRef } from './manifest.ts';
 
 /** Reads and verifies chunks of one repository. */
 export class ChunkReader {
   readonly #store: ObjectStore;
+  readonly #pool: CodecPool;
   readonly #budget: number;
   #cached = 0;
   readonly #cache = new Map<string, Uint8Array>();
 
-  constructor(store: ObjectStore, options: { cacheBytes?: number } = {}) {
+  constructor(store: ObjectStore, options: { cacheBytes?: number; pool?: CodecPool } = {}) {
     this.#store = store;
+    this.#pool = options.pool ?? CodecPool.shared();
     this.#budget = options.cacheBytes ?? 64 * 1024 * 1024;
   }
 
@@ -36,7 +38,10 @@ export class ChunkReader {
     }
     let raw: Uint8Array;
     try {
-      raw = await decodeChunk(encoded, { expectedHash: hash, getBase: (base) => this.chunk(base, item) });
+      // The base (if any) is read and verified here, so the worker gets everything it needs at once.
+      const baseHash = readChunkHeader(encoded).baseHash;
+      const base = baseHash ? { hash: baseHash, bytes: await this.chunk(baseHash, item) } : undefined;
+      raw = await this.#pool.decode(encoded, { expectedHash: hash, base });
     } catch (e) {
       if (isEngramError(e, 'IntegrityMismatch')) {
         throw new EngramError('IntegrityMismatch', `${item}: chunk ${hash} is corrupt (${e.message})`, { ...e.data, item, chunk: hash }, { cause: e });

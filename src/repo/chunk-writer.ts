@@ -3,7 +3,7 @@
  * within a save, across saves, across runs and formats — become one object, and the manifest
  * learns each chunk's size, stored size and delta base.
  */
-import { encodeChunk, readChunkHeader, sha256Hex, type ObjectStore } from '../store/index.ts';
+import { CodecPool, readChunkHeader, sha256Hex, type ObjectStore } from '../store/index.ts';
 import { chunkKey } from './chunk-key.ts';
 import type { ChunkInfo } from './manifest.ts';
 import { TaskPool } from './task-pool.ts';
@@ -11,10 +11,20 @@ import { TaskPool } from './task-pool.ts';
 /** Bytes of a chunk object's header read to learn its delta base when the object already exists. */
 const HEADER_PROBE = 64;
 
+/** A chunk the new chunk may be stored as a delta against: the same chunk of the parent snapshot. */
+export interface DeltaBase {
+  readonly hash: string;
+  /** The base's own chain depth (0 for a keyframe). */
+  readonly depth: number;
+  /** Its verified raw bytes; called only when the chunk is actually new. */
+  load(): Promise<Uint8Array>;
+}
+
 /** Writes the chunks of one save, a bounded number at a time. */
 export class ChunkWriter {
   readonly #store: ObjectStore;
   readonly #level: number;
+  readonly #maxDepth: number;
   readonly #pool: TaskPool;
   /** Hashes known to be stored, shared across saves of one Repository (objects are immutable). */
   readonly #known: Map<string, ChunkInfo>;
@@ -23,9 +33,10 @@ export class ChunkWriter {
   /** Bytes of new objects this save wrote. */
   storedBytes = 0;
 
-  constructor(store: ObjectStore, options: { level: number; concurrency: number; known: Map<string, ChunkInfo> }) {
+  constructor(store: ObjectStore, options: { level: number; concurrency: number; known: Map<string, ChunkInfo>; maxDepth: number }) {
     this.#store = store;
     this.#level = options.level;
+    this.#maxDepth = options.maxDepth;
     this.#pool = new TaskPool(options.concurrency);
     this.#known = options.known;
   }
@@ -33,9 +44,10 @@ export class ChunkWriter {
   /**
    * Hashes `raw` and schedules it to be stored unless it already is. Returns the hash at once;
    * `raw` must not be mutated until {@link flush} resolves. `width` is the element size that
-   * byte-grouping uses.
+   * byte-grouping uses. With `base`, the chunk is stored as a delta against it when that is smaller
+   * and the chain stays within the configured depth.
    */
-  async add(raw: Uint8Array, width: number): Promise<string> {
+  async add(raw: Uint8Array, width: number, base?: DeltaBase): Promise<string> {
     const hash = sha256Hex(raw);
     if (this.chunks.has(hash)) return hash;
     const known = this.#known.get(hash);
@@ -45,19 +57,27 @@ export class ChunkWriter {
     }
     // Reserve the slot so a duplicate within this save is not written twice.
     this.chunks.set(hash, { size: raw.byteLength, stored: 0 });
+    const usable = base && base.hash !== hash && base.depth < this.#maxDepth ? base : undefined;
     await this.#pool.run(async () => {
-      const info = await this.#store1(hash, raw, width);
+      const info = await this.#store1(hash, raw, width, usable);
       this.chunks.set(hash, info);
       this.#known.set(hash, info);
     });
     return hash;
   }
 
-  async #store1(hash: string, raw: Uint8Array, width: number): Promise<ChunkInfo> {
+  /** Records that this save uses `hash`, a committed chunk described by `info`, without touching it. */
+  reference(hash: string, info: ChunkInfo): void {
+    if (!this.chunks.has(hash)) this.chunks.set(hash, info);
+    if (!this.#known.has(hash)) this.#known.set(hash, info);
+  }
+
+  async #store1(hash: string, raw: Uint8Array, width: number, base: DeltaBase | undefined): Promise<ChunkInfo> {
     const key = chunkKey(hash);
     const existing = await this.#store.head(key);
     if (existing) return this.#describeExisting(key, raw.byteLength, existing.size);
-    const encoded = await encodeChunk(raw, { width, level: this.#level });
+    const baseBytes = base ? await base.load() : undefined;
+    const encoded = await CodecPool.shared().encode(raw, { width, level: this.#level, base: base && baseBytes ? { hash: base.hash, bytes: baseBytes } : undefined });
     const written = await this.#store.put(key, encoded, { ifAbsent: true });
     if (!written) {
       const again = await this.#store.head(key);
@@ -65,7 +85,7 @@ export class ChunkWriter {
     }
     this.storedBytes += encoded.byteLength;
     const header = readChunkHeader(encoded);
-    return header.baseHash ? { size: raw.byteLength, stored: encoded.byteLength, base: header.baseHash } : { size: raw.byteLength, stored: encoded.byteLength };
+    return header.baseHash && base ? { size: raw.byteLength, stored: encoded.byteLength, base: header.baseHash, depth: base.depth + 1 } : { size: raw.byteLength, stored: encoded.byteLength };
   }
 
   /** An object another save stored: record its base too, so no live chunk ever loses its base. */
@@ -77,11 +97,28 @@ export class ChunkWriter {
     } catch {
       // A damaged existing object: verify reports it; its raw hash is still what we reference.
     }
-    return base ? { size, stored, base } : { size, stored };
+    if (!base) return { size, stored };
+    // Its depth is not in the object; from a known base it is one more, otherwise assume the
+    // longest chain so that no new delta is ever built on top of it.
+    const known = this.#known.get(base);
+    const depth = known ? (known.depth ?? 0) + 1 : this.#maxDepth;
+    return { size, stored, base, depth };
   }
 
-  /** Waits until every scheduled chunk is durably stored. */
+  /**
+   * Waits until every scheduled chunk is durably stored, then adds to {@link chunks} every base of
+   * every delta chain it knows, so the manifest alone tells GC and restore what the snapshot needs.
+   */
   async flush(): Promise<void> {
     await this.#pool.drain();
+    const pending = [...this.chunks.values()].map((i) => i.base).filter((b): b is string => b !== undefined);
+    while (pending.length > 0) {
+      const b = pending.pop()!;
+      if (this.chunks.has(b)) continue;
+      const info = this.#known.get(b);
+      if (!info) continue;
+      this.chunks.set(b, info);
+      if (info.base) pending.push(info.base);
+    }
   }
 }

@@ -18,11 +18,26 @@ export interface RepoConfig {
   /** FastCDC sizes for blobs and file bytes that are not tensors. */
   readonly cdc: { readonly minSize: number; readonly avgSize: number; readonly maxSize: number };
   readonly codec: { readonly name: 'zstd'; readonly level: number };
+  /**
+   * Delta chains: a chunk may be stored as a delta against the same chunk of the parent snapshot, whose
+   * chunk may be a delta too, up to `maxDepth` links; the next one is a keyframe. Restoring any chunk
+   * decodes at most `maxDepth + 1` objects. 0 turns deltas off. Absent in configs written before
+   * deltas existed, which then get the default.
+   */
+  readonly delta?: { readonly maxDepth: number };
   readonly createdAt: string;
 }
 
+/** Default longest delta chain (see {@link RepoConfig.delta}). */
+export const DEFAULT_MAX_DELTA_DEPTH = 8;
+
+/** The delta chain bound a config asks for. */
+export function maxDeltaDepth(config: RepoConfig): number {
+  return config.delta?.maxDepth ?? DEFAULT_MAX_DELTA_DEPTH;
+}
+
 /** Options a caller may set at `init`; everything else takes the default. */
-export type RepoConfigOptions = Partial<Pick<RepoConfig, 'chunkSize' | 'smallThreshold' | 'bundleSize'>> & { level?: number };
+export type RepoConfigOptions = Partial<Pick<RepoConfig, 'chunkSize' | 'smallThreshold' | 'bundleSize'>> & { level?: number; maxDeltaDepth?: number };
 
 const MiB = 1024 * 1024;
 
@@ -37,6 +52,7 @@ export function defaultConfig(options: RepoConfigOptions = {}, now = new Date())
     bundleSize: options.bundleSize ?? MiB,
     cdc: { minSize: 64 * 1024, avgSize: 256 * 1024, maxSize: MiB },
     codec: { name: 'zstd', level: options.level ?? 3 },
+    delta: { maxDepth: options.maxDeltaDepth ?? DEFAULT_MAX_DELTA_DEPTH },
     createdAt: now.toISOString(),
   };
   return validateConfig(config);
@@ -68,5 +84,11 @@ export function validateConfig(raw: unknown): RepoConfig {
   const codec = c.codec as Record<string, unknown> | undefined;
   if (codec?.name !== 'zstd') throw new EngramError('Unsupported', `codec ${String(codec?.name)} is not supported`);
   positiveInt(codec.level, 'codec.level', 22);
+  if (c.delta !== undefined) {
+    const depth = (c.delta as Record<string, unknown> | null)?.maxDepth;
+    if (typeof depth !== 'number' || !Number.isSafeInteger(depth) || depth < 0 || depth > 64) {
+      throw new EngramError('InvalidArgument', `config: delta.maxDepth must be an integer from 0 to 64, got ${JSON.stringify(depth)}`, { field: 'delta.maxDepth' });
+    }
+  }
   return raw as RepoConfig;
 }

@@ -1,6 +1,13 @@
 /** @module Public surface of repo/: Repository, Snapshot, refs, manifests and verification. */
 export { Repository } from './repository.ts';
-export type { OpenOptions, RepoStats, SnapshotSummary } from './repository.ts';
+export type { ForgetResult, OpenOptions, RepoStats, SnapshotSummary } from './repository.ts';
+export { checkRetentionPolicy, describeRule, planRetention } from './retention.ts';
+export type { KeepReason, RetentionCandidate, RetentionDecision, RetentionPlan, RetentionPolicy, RetentionRule } from './retention.ts';
+export { DEFAULT_GRACE_MS, markLive } from './gc.ts';
+export type { GcOptions, GcReport, GcSkip } from './gc.ts';
+export { beginSave } from './save-intent.ts';
+export type { BeginSaveOptions, SaveIntent } from './save-intent.ts';
+export { STALE_MS } from './coordination.ts';
 export { Snapshot } from './snapshot.ts';
 export { defaultConfig, REPO_FORMAT_VERSION } from './config.ts';
 export type { RepoConfig, RepoConfigOptions } from './config.ts';

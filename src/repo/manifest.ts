@@ -25,6 +25,11 @@ export interface ChunkInfo {
   readonly stored: number;
   /** The chunk this one is a delta against, if any: GC keeps it alive. */
   readonly base?: string;
+  /**
+   * Links from this chunk to its keyframe (0 or absent for a keyframe). The manifest lists every
+   * chunk of each base chain, so GC and restore planning never need to open chunk objects.
+   */
+  readonly depth?: number;
 }
 
 /** A tensor of the snapshot. */

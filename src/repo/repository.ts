@@ -17,6 +17,9 @@ import { saveSnapshot } from './save-snapshot.ts';
 import type { SaveOptions } from './save-input.ts';
 import { Snapshot } from './snapshot.ts';
 import { verifyManifests, type VerifyFinding, type VerifyReport } from './verify.ts';
+import { collectGarbage, DEFAULT_GRACE_MS, markLive, type GcOptions, type GcReport } from './gc.ts';
+import { planRetention, type RetentionPlan, type RetentionPolicy } from './retention.ts';
+import { beginSave, type SaveIntent } from './save-intent.ts';
 
 const CONFIG_KEY = 'config.json';
 
@@ -45,12 +48,22 @@ export interface RepoStats {
   /** Chunk objects no snapshot uses (left by interrupted saves), and their bytes. */
   readonly orphanChunks: number;
   readonly orphanBytes: number;
+  /** Chunk objects no live snapshot needs (delta bases followed) older than the default GC grace period: what `gc` would reclaim now. */
+  readonly reclaimableChunks: number;
+  readonly reclaimableBytes: number;
   /** logical / unique: what deduplication saves. */
   readonly dedupRatio: number;
   /** unique / chunk bytes: what compression saves. */
   readonly compressionRatio: number;
   /** logical / stored: both together. */
   readonly ratio: number;
+}
+
+/** What {@link Repository.forget} planned and did. */
+export interface ForgetResult extends RetentionPlan {
+  readonly dryRun: boolean;
+  /** Ids whose manifests were deleted (empty in a dry run). */
+  readonly forgotten: readonly string[];
 }
 
 /** A summary row of `log`. */
@@ -83,6 +96,8 @@ export class Repository {
   readonly #concurrency: number;
   readonly #known = new Map<string, ChunkInfo>();
   readonly #manifests = new Map<string, SnapshotManifest>();
+  /** GC ids in `gc/` when the last save began: a new one means #known may list deleted chunks. */
+  #gcSeen: ReadonlySet<string> | undefined;
   readonly #reader: ChunkReader;
 
   private constructor(store: ObjectStore, config: RepoConfig, options: OpenOptions) {
@@ -131,9 +146,31 @@ export class Repository {
 
   /**
    * Saves a snapshot: chunks first, manifest last, then tags. Returns the committed snapshot.
-   * Unchanged tensors cost a hash, not a write.
+   * Unchanged tensors cost a hash, not a write. The whole save runs under a save intent, so a GC in
+   * another process never deletes a chunk it relies on (gc.ts argues why).
    */
   async save(options: SaveOptions): Promise<Snapshot> {
+    const intent = await this.#beginSave();
+    try {
+      return await this.#saveUnderIntent(options, intent.guard(this.store));
+    } finally {
+      await intent.end();
+    }
+  }
+
+  /**
+   * Announces a save (save-intent.ts) and drops the known-chunk cache when a GC this Repository has
+   * not seen has run since the cache was filled: that GC may have deleted chunks the cache lists.
+   */
+  async #beginSave(): Promise<SaveIntent> {
+    const intent = await beginSave(this.store, this.#clock);
+    const seen = this.#gcSeen;
+    if (!seen || [...intent.gcIds].some((g) => !seen.has(g))) this.#known.clear();
+    this.#gcSeen = intent.gcIds;
+    return intent;
+  }
+
+  async #saveUnderIntent(options: SaveOptions, store: ObjectStore): Promise<Snapshot> {
     const parent = options.parent === undefined ? (await this.#latest(options.run))?.id ?? null
       : options.parent === null ? null : (await this.snapshot(options.parent)).id;
     let step = options.step;
@@ -143,8 +180,15 @@ export class Repository {
     }
     if (!Number.isSafeInteger(step) || step < 0) throw new EngramError('InvalidArgument', `step must be a non-negative integer, got ${step}`, { step });
     for (const tag of options.tags ?? []) checkRefName(tag);
+    const parentManifest = parent ? await this.manifest(parent) : undefined;
+    // The parent is committed, so its chunks (and their delta bases) exist: saving an unchanged chunk
+    // again costs a hash and no request.
+    for (const [h, info] of Object.entries(parentManifest?.chunks ?? {})) if (!this.#known.has(h)) this.#known.set(h, info);
     const { manifest } = await saveSnapshot(
-      { store: this.store, config: this.config, clock: this.#clock, known: this.#known, concurrency: this.#concurrency },
+      {
+        store, config: this.config, clock: this.#clock, known: this.#known, concurrency: this.#concurrency,
+        parent: parentManifest, readChunk: (hash, item) => this.#reader.chunk(hash, item),
+      },
       { run: options.run, step, parent },
       options,
     );
@@ -300,6 +344,51 @@ export class Repository {
     return verifyManifests(this.store, manifests, damaged, await this.tags(), options.onProgress);
   }
 
+  /**
+   * Applies a retention policy: deletes the manifests of the snapshots no rule keeps (their chunks
+   * stay until {@link gc}) and returns the plan with what was deleted. A dry run deletes nothing.
+   * Damaged manifests are never forgotten; `NotFound` when `policy.run` has no snapshot.
+   *
+   * @example
+   * await repo.forget({ rules: [{ kind: 'last', n: 3 }, { kind: 'best', metric: 'loss', n: 1 }] });
+   * await repo.gc();
+   */
+  async forget(policy: RetentionPolicy, options: { dryRun?: boolean } = {}): Promise<ForgetResult> {
+    const { manifests } = await this.#allManifests();
+    if (policy.run !== undefined && !manifests.some((m) => m.run === policy.run)) {
+      throw new EngramError('NotFound', `no snapshots in run ${policy.run}; \`engram log\` lists runs`, { run: policy.run });
+    }
+    const plan = planRetention(manifests, await this.tags(), policy);
+    if (options.dryRun) return { ...plan, dryRun: true, forgotten: [] };
+    // A tag may have moved onto a planned snapshot since the plan was made: that one stays.
+    const taggedNow = policy.keepTagged === false ? new Set<string>() : new Set((await this.tags()).values());
+    const forgotten: string[] = [];
+    for (const d of plan.forget) {
+      if (taggedNow.has(d.id)) continue;
+      const m = this.#manifests.get(d.id);
+      await this.store.delete(manifestKey(d.id));
+      this.#manifests.delete(d.id);
+      // Its chunks may be swept by any GC from now on: stop vouching for them.
+      for (const [h, info] of Object.entries(m?.chunks ?? {})) {
+        this.#known.delete(h);
+        if (info.base) this.#known.delete(info.base);
+      }
+      forgotten.push(d.id);
+    }
+    return { ...plan, dryRun: false, forgotten };
+  }
+
+  /**
+   * Deletes chunk objects no live snapshot needs (delta bases followed) that are older than the
+   * grace period — unless a save is in flight in any process, in which case it deletes no chunk and
+   * says so in `skipped`. Returns what it found and did; see gc.ts for the protocol.
+   */
+  async gc(options: GcOptions = {}): Promise<GcReport> {
+    const report = await collectGarbage({ store: this.store, clock: this.#clock, manifest: (id) => this.manifest(id) }, options);
+    if (report.swept > 0) this.#known.clear();
+    return report;
+  }
+
   /** Storage figures: logical, unique and stored bytes, and the ratios between them. */
   async stats(): Promise<RepoStats> {
     const { manifests } = await this.#allManifests();
@@ -312,6 +401,10 @@ export class Repository {
         if (info.base) live.set(info.base, live.get(info.base) ?? { size: 0, stored: 0 });
       }
     }
+    const { marked } = await markLive(this.store, manifests);
+    const reclaimableBefore = this.#clock.now() - DEFAULT_GRACE_MS;
+    let reclaimableChunks = 0;
+    let reclaimableBytes = 0;
     let stored = 0;
     let chunkBytes = 0;
     let chunks = 0;
@@ -324,6 +417,10 @@ export class Repository {
       if (!hash) continue;
       chunks++;
       chunkBytes += o.size;
+      if (!marked.has(hash) && o.mtimeMs < reclaimableBefore) {
+        reclaimableChunks++;
+        reclaimableBytes += o.size;
+      }
       const info = live.get(hash);
       if (info) unique += info.size;
       else {
@@ -342,6 +439,8 @@ export class Repository {
       chunks,
       orphanChunks,
       orphanBytes,
+      reclaimableChunks,
+      reclaimableBytes,
       dedupRatio: div(logical, unique),
       compressionRatio: div(unique, chunkBytes - orphanBytes),
       ratio: div(logical, stored),

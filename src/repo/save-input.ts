@@ -2,12 +2,23 @@
 import type { DType, FileSegment, Shape } from '../tensor/index.ts';
 import type { JsonValue } from './manifest.ts';
 
-/** A tensor to save: its bytes now (`data`, e.g. a Tensor) or on demand (`load`). */
+/**
+ * A tensor to save: its bytes now (`data`, e.g. a Tensor) or on demand (`load`), or the promise that
+ * it is `unchanged` since the parent snapshot.
+ */
 export interface TensorInput {
   readonly dtype: DType;
   readonly shape: Shape;
   readonly data?: Uint8Array;
   readonly load?: () => Promise<Uint8Array>;
+  /**
+   * The caller knows these bytes equal the parent snapshot's tensor of the same name (a frozen layer,
+   * an untouched embedding): its chunks are reused without reading or even hashing the bytes. The
+   * parent must hold the tensor with the same dtype and shape, or the save fails with
+   * `InvalidArgument`. An unchanged tensor costs nothing, and a changed one passed without the hint
+   * costs only a hash per chunk when its chunks already exist.
+   */
+  readonly unchanged?: boolean;
 }
 
 /** A tensor inside a file, as a format reader reports it. */

@@ -7,8 +7,8 @@ import { EngramError } from '../errors/index.ts';
 import { fastcdcBoundaries, type ObjectStore } from '../store/index.ts';
 import { byteLengthOf, dtypeSize, type FileSegment } from '../tensor/index.ts';
 import { Bundler } from './bundler.ts';
-import { ChunkWriter } from './chunk-writer.ts';
-import type { RepoConfig } from './config.ts';
+import { ChunkWriter, type DeltaBase } from './chunk-writer.ts';
+import { maxDeltaDepth, type RepoConfig } from './config.ts';
 import { newId, type Clock } from './ids.ts';
 import { encodeManifest, manifestKey, type BlobEntry, type ChunkInfo, type ChunkRef, type FileEntry, type SnapshotManifest, type TensorEntry } from './manifest.ts';
 import { checkRunName } from './ref-name.ts';
@@ -23,6 +23,10 @@ export interface SaveContext {
   readonly known: Map<string, ChunkInfo>;
   /** Chunks kept in flight at once. */
   readonly concurrency: number;
+  /** The parent snapshot, whose chunks are the delta bases of this one's. */
+  readonly parent?: SnapshotManifest;
+  /** The verified raw bytes of a committed chunk (a delta base); `item` names who needs it. */
+  readonly readChunk: (hash: string, item: string) => Promise<Uint8Array>;
 }
 
 /** The parts of a manifest the caller decides (lineage is resolved before the save). */
@@ -42,7 +46,8 @@ export interface SaveResult {
 export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options: SaveOptions): Promise<SaveResult> {
   checkRunName(header.run);
   const { config } = ctx;
-  const writer = new ChunkWriter(ctx.store, { level: config.codec.level, concurrency: ctx.concurrency, known: ctx.known });
+  const writer = new ChunkWriter(ctx.store, { level: config.codec.level, concurrency: ctx.concurrency, known: ctx.known, maxDepth: maxDeltaDepth(config) });
+  const parent = ctx.parent;
   const bundler = new Bundler(config.bundleSize, (raw, width) => writer.add(raw, width));
   const total = sumBytes(options);
   let done = 0;
@@ -51,8 +56,11 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
     options.onProgress?.({ done, total });
   };
 
-  /** Stores one item's bytes; `assign` receives its chunk refs (at once, or when its bundle is written). */
-  const store = async (bytes: Uint8Array, width: number, fixed: boolean, assign: (refs: ChunkRef[]) => void): Promise<void> => {
+  /**
+   * Stores one item's bytes; `assign` receives its chunk refs (at once, or when its bundle is
+   * written). `baseOf(i, length)` names the delta base of fixed chunk i, if there is one.
+   */
+  const store = async (bytes: Uint8Array, width: number, fixed: boolean, assign: (refs: ChunkRef[]) => void, baseOf?: (i: number, length: number) => DeltaBase | undefined): Promise<void> => {
     if (bytes.byteLength === 0) return assign([]);
     if (bytes.byteLength < config.smallThreshold) {
       await bundler.add(bytes, width, assign);
@@ -62,8 +70,8 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
     const refs: ChunkRef[] = [];
     let start = 0;
     const ends = fixed ? fixedBoundaries(bytes.byteLength, config.chunkSize) : fastcdcBoundaries(bytes, config.cdc);
-    for (const end of ends) {
-      const hash = await writer.add(bytes.subarray(start, end), width);
+    for (const [i, end] of ends.entries()) {
+      const hash = await writer.add(bytes.subarray(start, end), width, baseOf?.(i, end - start));
       refs.push({ hash, offset: 0, length: end - start });
       progress(end - start);
       start = end;
@@ -80,13 +88,42 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
     }
     const entry = { dtype, shape: [...shape], byteLength, chunks: [] as ChunkRef[] };
     tensors[name] = entry;
-    await store(bytes, dtypeSize(dtype), true, (r) => void (entry.chunks = r));
+    await store(bytes, dtypeSize(dtype), true, (r) => void (entry.chunks = r), deltaBases(name, dtype, byteLength));
+  };
+
+  /** Chunk i of tensor `name` may be a delta against chunk i of the parent's tensor of that name. */
+  const deltaBases = (name: string, dtype: TensorEntry['dtype'], byteLength: number): ((i: number, length: number) => DeltaBase | undefined) | undefined => {
+    const prev = parent?.tensors[name];
+    if (!parent || !prev || prev.dtype !== dtype || prev.byteLength !== byteLength) return undefined;
+    return (i, length) => {
+      const ref = prev.chunks[i];
+      const info = ref ? parent.chunks[ref.hash] : undefined;
+      // Only a whole chunk lines up element for element; a range of a bundle does not.
+      if (!ref || !info || ref.offset !== 0 || ref.length !== length || info.size !== length) return undefined;
+      return { hash: ref.hash, depth: info.depth ?? 0, load: () => ctx.readChunk(ref.hash, name) };
+    };
   };
 
   for (const [name, t] of Object.entries(options.tensors ?? {})) {
+    if (t.unchanged) {
+      reuseUnchanged(name, t.dtype, t.shape);
+      continue;
+    }
     const bytes = t.data ?? (await t.load?.());
     if (!bytes) throw new EngramError('InvalidArgument', `tensor ${name} has neither data nor load()`, { tensor: name });
     await addTensor(name, t.dtype, t.shape, bytes);
+  }
+
+  /** Refers to the parent's chunks for a tensor the caller says is unchanged: no read, no hash. */
+  function reuseUnchanged(name: string, dtype: TensorEntry['dtype'], shape: TensorEntry['shape']): void {
+    if (Object.hasOwn(tensors, name)) throw new EngramError('InvalidArgument', `tensor ${name} is given twice`, { tensor: name });
+    const prev = parent?.tensors[name];
+    if (!parent || !prev || prev.dtype !== dtype || prev.shape.length !== shape.length || prev.shape.some((d, i) => d !== shape[i])) {
+      throw new EngramError('InvalidArgument', `tensor ${name} is marked unchanged, but the parent snapshot has no ${dtype}[${shape.join(', ')}] tensor of that name; pass its bytes instead`, { tensor: name });
+    }
+    tensors[name] = { dtype: prev.dtype, shape: [...prev.shape], byteLength: prev.byteLength, chunks: prev.chunks };
+    for (const ref of prev.chunks) writer.reference(ref.hash, parent.chunks[ref.hash]!);
+    progress(prev.byteLength);
   }
 
   const blobs: Record<string, BlobEntry> = {};

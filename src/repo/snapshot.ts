@@ -74,11 +74,27 @@ export class Snapshot {
     return new Tensor(t.dtype, t.shape, data);
   }
 
-  /** Loads every tensor (whole restore). */
-  async tensors(): Promise<Map<string, Tensor>> {
-    const out = new Map<string, Tensor>();
-    for (const name of this.tensorNames()) out.set(name, await this.tensor(name));
-    return out;
+  /**
+   * Loads every tensor (whole restore), several at once so that every codec worker is busy. `into`
+   * may supply a destination buffer per tensor (in-place load into a model's existing weights);
+   * tensors it returns nothing for get a new buffer.
+   *
+   * @example
+   * const weights = await snap.tensors({ into: (name) => model.buffers.get(name) });
+   */
+  async tensors(options: { into?: (name: string, info: TensorEntry) => Uint8Array | undefined; concurrency?: number } = {}): Promise<Map<string, Tensor>> {
+    const names = this.tensorNames();
+    const loaded = new Array<Tensor | undefined>(names.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < names.length) {
+        const i = next++;
+        const name = names[i]!;
+        loaded[i] = await this.tensor(name, { into: options.into?.(name, this.manifest.tensors[name]!) });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, names.length) }, worker));
+    return new Map(names.map((n, i) => [n, loaded[i]!]));
   }
 
   /** Loads one blob. */

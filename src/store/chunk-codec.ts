@@ -5,12 +5,17 @@
  *
  * Header, little-endian:
  *   'ENGC' | version u8 = 1 | transform u8 | codec u8 | width u8 | rawLength u64 | [base hash 32 B]
- * transform: 0 none, 1 byte-group, 2 XOR-delta against `base` then byte-group (base hash present)
- * codec:     0 raw, 1 zstd (one frame), 2 zstd per plane (planes that do not shrink stay raw)
+ * transform: 0 none, 1 byte-group, 2 XOR-delta against `base` then byte-group, 3 integer-difference
+ *            delta (delta-transform.ts) then byte-group; the base hash is present for 2 and 3
+ * codec:     0 raw, 1 zstd (one frame), 2 per plane: each plane raw, zstd or rANS, whichever is
+ *            smallest (the mantissa planes of trained weights are near random and stay raw)
  */
 import { EngramError } from '../errors/index.ts';
 import { groupBytes, ungroupBytes } from './byte-group.ts';
+import { applyDelta, deltaKind, undoDelta } from './delta-transform.ts';
 import { sha256Hex } from './hash.ts';
+import { planeStats, type PlaneStats } from './plane-stats.ts';
+import { ransDecode, ransEncode } from './rans.ts';
 import { zstdCompress, zstdDecompress, zstdFrameContentSize } from './zstd.ts';
 
 const MAGIC = [0x45, 0x4e, 0x47, 0x43]; // "ENGC"
@@ -21,11 +26,11 @@ const BASE_HASH_BYTES = 32;
 export const MAX_CHUNK_BYTES = 1 << 30;
 
 /** How a chunk's payload was transformed before compression. */
-export type ChunkTransform = 'none' | 'bytegroup' | 'xor-delta';
+export type ChunkTransform = 'none' | 'bytegroup' | 'xor-delta' | 'sub-delta';
 /** How a chunk's payload was compressed. */
 export type ChunkCodec = 'raw' | 'zstd' | 'zstd-planes';
 
-const TRANSFORMS: readonly ChunkTransform[] = ['none', 'bytegroup', 'xor-delta'];
+const TRANSFORMS: readonly ChunkTransform[] = ['none', 'bytegroup', 'xor-delta', 'sub-delta'];
 const CODECS: readonly ChunkCodec[] = ['raw', 'zstd', 'zstd-planes'];
 
 /** The decoded header of a chunk object. */
@@ -91,12 +96,13 @@ export function readChunkHeader(encoded: Uint8Array): ChunkHeader {
   const grouped = width > 1;
   const valid = transform === 'none' ? !grouped && codec !== 'zstd-planes'
     : transform === 'bytegroup' ? grouped && codec === 'zstd-planes'
+    : transform === 'sub-delta' && deltaKind(width) !== 'sub' ? false
     : grouped ? codec === 'zstd-planes' : codec === 'zstd';
   if (!valid) throw corrupt(`invalid combination: transform ${transform}, codec ${codec}, width ${width}`);
   const raw = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength).getBigUint64(8, true);
   if (raw > BigInt(MAX_CHUNK_BYTES)) throw corrupt(`declared raw length ${raw} exceeds ${MAX_CHUNK_BYTES}`);
   const rawLength = Number(raw);
-  if (transform === 'xor-delta') {
+  if (transform === 'xor-delta' || transform === 'sub-delta') {
     if (encoded.byteLength < FIXED_HEADER + BASE_HASH_BYTES) throw corrupt('delta chunk is missing its base hash');
     const baseHash = Buffer.from(encoded.buffer, encoded.byteOffset + FIXED_HEADER, BASE_HASH_BYTES).toString('hex');
     return { transform, codec, width, rawLength, baseHash, headerLength: FIXED_HEADER + BASE_HASH_BYTES };
@@ -104,20 +110,61 @@ export function readChunkHeader(encoded: Uint8Array): ChunkHeader {
   return { transform, codec, width, rawLength, headerLength: FIXED_HEADER };
 }
 
-/** Compresses each of `width` planes (plus a tail of length % width bytes) separately; raw where zstd does not shrink. */
-async function compressPlanes(grouped: Uint8Array, width: number, level: number): Promise<Uint8Array[]> {
-  const planeLength = Math.floor(grouped.byteLength / width);
+/** Plane codecs inside a per-plane payload. */
+const PLANE_RAW = 0;
+const PLANE_ZSTD = 1;
+const PLANE_RANS = 2;
+/** Planes with at least this many bits of order-0 entropy per byte are stored raw without trying a coder. */
+const NEAR_RANDOM_BITS = 7.9;
+/** Repeats of the previous byte beyond chance above which zstd's matches may beat order-0 coding. */
+const STRUCTURE_THRESHOLD = 0.02;
+
+/** The `[start, end)` of each plane of a grouped buffer: `width` planes, then a tail when the length is not a multiple. */
+function planeBounds(length: number, width: number): [number, number][] {
+  const planeLength = Math.floor(length / width);
   const bounds: [number, number][] = [];
   for (let p = 0; p < width; p++) bounds.push([p * planeLength, (p + 1) * planeLength]);
-  if (grouped.byteLength % width) bounds.push([width * planeLength, grouped.byteLength]);
-  // Planes compress concurrently: the binding runs each on libuv's pool.
-  const parts = await Promise.all(bounds.map(async ([a, b]) => {
+  if (length % width) bounds.push([width * planeLength, length]);
+  return bounds;
+}
+
+/** Estimated coded size of a grouped buffer: each plane at its order-0 entropy, or raw. */
+function estimate(stats: readonly PlaneStats[], bounds: readonly [number, number][]): number {
+  let n = 0;
+  for (let p = 0; p < stats.length; p++) {
+    const len = bounds[p]![1] - bounds[p]![0];
+    n += stats[p]!.bitsPerByte >= NEAR_RANDOM_BITS ? len : Math.min(len, stats[p]!.entropyBytes);
+  }
+  return n;
+}
+
+/**
+ * Codes each plane with whichever of raw, rANS and zstd is smallest. rANS reaches the order-0 entropy
+ * (zstd's Huffman literals lose ~0.6 bit per byte on the exponent plane of trained weights); zstd is
+ * tried as well only where bytes repeat their predecessor more than chance, i.e. where matches help.
+ */
+async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number][], stats: readonly PlaneStats[], level: number): Promise<Uint8Array[]> {
+  const parts = await Promise.all(bounds.map(async ([a, b], p) => {
     const plane = grouped.subarray(a, b);
-    const z = plane.byteLength > 0 ? await zstdCompress(plane, level) : plane;
-    const useZ = z.byteLength < plane.byteLength;
-    const body = useZ ? z : plane;
+    const st = stats[p]!;
+    let codec = PLANE_RAW;
+    let body = plane;
+    if (plane.byteLength > 0 && st.bitsPerByte < NEAR_RANDOM_BITS) {
+      const r = ransEncode(plane);
+      if (r.byteLength < body.byteLength) {
+        codec = PLANE_RANS;
+        body = r;
+      }
+      if (st.excessRepeats > STRUCTURE_THRESHOLD) {
+        const z = await zstdCompress(plane, level);
+        if (z.byteLength < body.byteLength) {
+          codec = PLANE_ZSTD;
+          body = z;
+        }
+      }
+    }
     const head = new Uint8Array(5);
-    head[0] = useZ ? 1 : 0;
+    head[0] = codec;
     new DataView(head.buffer).setUint32(1, body.byteLength, true);
     return [head, body];
   }));
@@ -140,17 +187,27 @@ interface Candidate {
   readonly payload: readonly Uint8Array[];
 }
 
-async function encodeTransformed(bytes: Uint8Array, width: number, level: number, transform: ChunkTransform, baseHash?: string): Promise<Candidate> {
-  if (width <= 1) {
-    return { transform: transform === 'bytegroup' ? 'none' : transform, codec: 'zstd', width: 1, baseHash, payload: [await zstdCompress(bytes, level)] };
-  }
+/** A transformed, byte-grouped buffer and the statistics of its planes, before coding. */
+interface Grouped {
+  readonly transform: ChunkTransform;
+  readonly baseHash?: string;
+  readonly grouped: Uint8Array;
+  readonly stats: PlaneStats[];
+  readonly estimate: number;
+}
+
+function group(bytes: Uint8Array, width: number, transform: ChunkTransform, bounds: readonly [number, number][], baseHash?: string): Grouped {
   const grouped = groupBytes(bytes, width);
-  return { transform, codec: 'zstd-planes', width, baseHash, payload: await compressPlanes(grouped, width, level) };
+  const stats = bounds.map(([a, b]) => planeStats(grouped.subarray(a, b)));
+  return { transform, baseHash, grouped, stats, estimate: estimate(stats, bounds) };
 }
 
 /**
- * Encodes raw chunk bytes into a chunk object: byte-grouped by `width` and zstd-compressed per
- * plane, or an XOR-delta against `base` when that is smaller, or raw when nothing shrinks.
+ * Encodes raw chunk bytes into a chunk object. Elements wider than a byte are byte-grouped and each
+ * plane coded on its own; with a `base` (the same chunk of the parent snapshot) the element-wise
+ * delta is used instead when its planes' entropy is lower. Only the more promising of the two is
+ * coded — the choice is made from plane histograms, which cost far less than coding both — and the
+ * object is stored raw when nothing shrinks.
  */
 export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Promise<Uint8Array> {
   if (raw.byteLength > MAX_CHUNK_BYTES) {
@@ -158,14 +215,25 @@ export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Prom
   }
   const level = options.level ?? 3;
   const width = options.width >= 1 && options.width <= 16 ? Math.floor(options.width) : 1;
-  const candidates: Candidate[] = [];
-  if (raw.byteLength > 0) candidates.push(await encodeTransformed(raw, width, level, width > 1 ? 'bytegroup' : 'none'));
   const base = options.base;
-  if (base && base.bytes.byteLength === raw.byteLength && raw.byteLength > 0 && /^[0-9a-f]{64}$/.test(base.hash)) {
-    const x = new Uint8Array(raw.byteLength);
-    for (let i = 0; i < x.byteLength; i++) x[i] = raw[i]! ^ base.bytes[i]!;
-    const delta = await encodeTransformed(x, width, level, 'xor-delta', base.hash);
-    candidates.push(delta);
+  const useBase = base !== undefined && base.bytes.byteLength === raw.byteLength && raw.byteLength > 0 && /^[0-9a-f]{64}$/.test(base.hash);
+  const deltaTransform: ChunkTransform = deltaKind(width) === 'sub' ? 'sub-delta' : 'xor-delta';
+  const candidates: Candidate[] = [];
+  if (raw.byteLength > 0 && width === 1) {
+    // Opaque bytes and byte-wide tensors: one zstd frame, whose matches suit text and structure.
+    candidates.push({ transform: 'none', codec: 'zstd', width: 1, payload: [await zstdCompress(raw, level)] });
+    if (useBase) {
+      const d = applyDelta(raw, base.bytes, 1, new Uint8Array(raw.byteLength));
+      candidates.push({ transform: deltaTransform, codec: 'zstd', width: 1, baseHash: base.hash, payload: [await zstdCompress(d, level)] });
+    }
+  } else if (raw.byteLength > 0) {
+    const bounds = planeBounds(raw.byteLength, width);
+    let pick = group(raw, width, 'bytegroup', bounds);
+    if (useBase) {
+      const d = group(applyDelta(raw, base.bytes, width, new Uint8Array(raw.byteLength)), width, deltaTransform, bounds, base.hash);
+      if (d.estimate + BASE_HASH_BYTES < pick.estimate) pick = d;
+    }
+    candidates.push({ transform: pick.transform, codec: 'zstd-planes', width, baseHash: pick.baseHash, payload: await codePlanes(pick.grouped, bounds, pick.stats, level) });
   }
   let best: Candidate = { transform: 'none', codec: 'raw', width: 1, payload: [raw] };
   let bestSize = raw.byteLength;
@@ -219,11 +287,13 @@ async function decodePlanes(payload: Uint8Array, width: number, rawLength: numbe
     at += len;
     const dest = p * planeLength;
     const expected = p < width ? planeLength : tail;
-    if (codec === 0) {
+    if (codec === PLANE_RAW) {
       if (len !== expected) throw corrupt(`raw plane ${p} is ${len} bytes, expected ${expected}`);
       grouped.set(body, dest);
-    } else if (codec === 1) {
+    } else if (codec === PLANE_ZSTD) {
       jobs.push(inflate(body, expected).then((b) => grouped.set(b, dest)));
+    } else if (codec === PLANE_RANS) {
+      ransDecode(body, expected, grouped.subarray(dest, dest + expected));
     } else {
       throw corrupt(`unknown plane codec ${codec}`);
     }
@@ -252,12 +322,13 @@ export async function decodeChunk(encoded: Uint8Array, options: DecodeOptions = 
     bytes = await decodePlanes(payload, h.width, h.rawLength);
   }
   if (h.width > 1 && h.transform !== 'none') bytes = ungroupBytes(bytes, h.width);
-  if (h.transform === 'xor-delta') {
+  if (h.transform === 'xor-delta' || h.transform === 'sub-delta') {
     if (!options.getBase) throw new EngramError('InvalidArgument', `chunk is a delta against ${h.baseHash}; decodeChunk needs getBase`, { base: h.baseHash });
     const base = await options.getBase(h.baseHash!);
     if (base.byteLength !== h.rawLength) throw corrupt(`delta base is ${base.byteLength} bytes, expected ${h.rawLength}`);
     const out = bytes === payload ? new Uint8Array(bytes) : bytes;
-    for (let i = 0; i < out.byteLength; i++) out[i] = out[i]! ^ base[i]!;
+    if (h.transform === 'sub-delta') undoDelta(out, base, h.width, out);
+    else for (let i = 0; i < out.byteLength; i++) out[i] = out[i]! ^ base[i]!;
     bytes = out;
   }
   if (options.expectedHash !== undefined) {

@@ -8,7 +8,7 @@
  * shows and {@link removeStaleTemps} deletes.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { EngramError } from '../errors/index.ts';
 import { checkRange } from './memory-store.ts';
@@ -217,5 +217,35 @@ export async function removeStaleTemps(root: string, olderThanMs: number, now = 
     }
   };
   await walk(resolve(root));
+  return removed;
+}
+
+/**
+ * Removes empty directories below `root/under` (not `under` itself) whose mtime is older than
+ * `olderThanMs`, deepest first. Returns how many. Only old directories go, so a writer that has
+ * just created one to put an object in it never loses it; `rmdir` refuses a directory that is no
+ * longer empty, so a racing write is never lost either.
+ */
+export async function removeEmptyDirs(root: string, under: string, olderThanMs: number, now = Date.now()): Promise<number> {
+  let removed = 0;
+  const walk = async (dir: string, top: boolean): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name), false);
+    if (top || entries.some((e) => !e.isDirectory())) return;
+    const s = await stat(dir).catch(() => undefined);
+    if (!s || now - s.mtimeMs <= olderThanMs) return;
+    try {
+      await rmdir(dir);
+      removed++;
+    } catch {
+      // Not empty any more, or gone: either way nothing to do.
+    }
+  };
+  await walk(join(resolve(root), ...under.split('/')), true);
   return removed;
 }

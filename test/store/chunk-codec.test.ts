@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isEngramError } from '../../src/errors/index.ts';
+import { EngramError, isEngramError } from '../../src/errors/index.ts';
 import { decodeChunk, encodeChunk, readChunkHeader, sha256Hex } from '../../src/store/index.ts';
 import { gaussian } from '../helpers/weights.ts';
 
@@ -51,18 +51,52 @@ test('width 1 uses one zstd frame; odd lengths with a tail round-trip for every 
   assert.deepEqual(await decodeChunk(await encodeChunk(new Uint8Array(0), { width: 4 })), new Uint8Array(0));
 });
 
-test('an XOR-delta against a similar base is chosen when smaller and needs the base to decode', async () => {
+test('the exponent plane is rANS-coded close to its entropy; mantissa planes stay raw', async () => {
+  const raw = trainedLikeF32(1024 * 1024, 11);
+  const enc = await encodeChunk(raw, { width: 4 });
+  // Order-0 entropy of each byte plane, in bytes: the floor any plane-wise coder can reach.
+  let floor = 0;
+  for (let k = 0; k < 4; k++) {
+    const c = new Array<number>(256).fill(0);
+    for (let i = k; i < raw.length; i += 4) c[raw[i]!]!++;
+    const n = raw.length / 4;
+    let bits = 0;
+    for (const v of c) if (v) bits -= v * Math.log2(v / n);
+    floor += Math.min(n, bits / 8);
+  }
+  assert.ok(enc.byteLength < floor * 1.01 + 2048, `${enc.byteLength} bytes vs an entropy floor of ${Math.round(floor)}`);
+  assert.ok(Buffer.from(await decodeChunk(enc, { expectedHash: sha256Hex(raw) })).equals(Buffer.from(raw)));
+});
+
+test('an integer-difference delta against a similar base is chosen when smaller and needs the base to decode', async () => {
   const base = trainedLikeF32(64 * 1024, 2);
   const next = base.slice();
   const f = new Float32Array(next.buffer);
   for (let i = 0; i < f.length; i += 50) f[i]! += 1e-4;
   const enc = await encodeChunk(next, { width: 4, base: { hash: sha256Hex(base), bytes: base } });
   const h = readChunkHeader(enc);
-  assert.equal(h.transform, 'xor-delta');
+  assert.equal(h.transform, 'sub-delta');
   assert.equal(h.baseHash, sha256Hex(base));
   await assert.rejects(decodeChunk(enc), (e) => isEngramError(e, 'InvalidArgument'));
   const back = await decodeChunk(enc, { expectedHash: sha256Hex(next), getBase: async () => base });
   assert.ok(Buffer.from(back).equals(Buffer.from(next)));
+});
+
+test('deltas round-trip for every width, including 8-byte XOR deltas, odd lengths and unaligned views', async () => {
+  for (const width of [1, 2, 4, 8]) {
+    for (const length of [width * 5000, width * 5000 + 3]) {
+      const backing = new Uint8Array(length + 1);
+      const base = trainedLikeF32(Math.ceil(length / 4) + 1, width).subarray(1, 1 + length);
+      backing.set(base, 1);
+      const next = backing.subarray(1, 1 + length);
+      for (let i = 0; i < length; i += 97) next[i] = (next[i]! + 3) & 0xff;
+      const enc = await encodeChunk(next, { width, base: { hash: sha256Hex(base), bytes: base } });
+      const h = readChunkHeader(enc);
+      assert.equal(h.transform, width === 8 ? 'xor-delta' : 'sub-delta', `width ${width}`);
+      const back = await decodeChunk(enc, { expectedHash: sha256Hex(next), getBase: async () => base });
+      assert.ok(Buffer.from(back).equals(Buffer.from(next)), `width ${width} length ${length}`);
+    }
+  }
 });
 
 test('a wrong expected hash is an IntegrityMismatch naming both hashes', async () => {
@@ -71,9 +105,16 @@ test('a wrong expected hash is an IntegrityMismatch naming both hashes', async (
 });
 
 test('a corrupted chunk object decodes to its exact bytes or is an IntegrityMismatch, never other bytes', async () => {
-  for (const [raw, width] of [[trainedLikeF32(3000, 4), 4], [randomBytes(3000, 6), 1], [new TextEncoder().encode('abc'.repeat(1000)), 1]] as const) {
+  const deltaBase = trainedLikeF32(3000, 7);
+  const deltaNext = deltaBase.slice();
+  for (let i = 0; i < deltaNext.length; i += 40) deltaNext[i] = (deltaNext[i]! + 1) & 0xff;
+  const cases: [Uint8Array, number, Uint8Array?][] = [
+    [trainedLikeF32(3000, 4), 4], [randomBytes(3000, 6), 1], [new TextEncoder().encode('abc'.repeat(1000)), 1], [deltaNext, 4, deltaBase],
+  ];
+  for (const [raw, width, base] of cases) {
     const hash = sha256Hex(raw);
-    const enc = await encodeChunk(raw, { width });
+    const enc = await encodeChunk(raw, { width, base: base && { hash: sha256Hex(base), bytes: base } });
+    if (base) assert.equal(readChunkHeader(enc).transform, 'sub-delta');
     // Every header byte, then a spread of payload bytes.
     const positions = [...Array.from({ length: 24 }, (_, i) => i), ...Array.from({ length: 60 }, (_, i) => Math.floor((i * enc.byteLength) / 60))];
     let rejected = 0;
@@ -85,7 +126,12 @@ test('a corrupted chunk object decodes to its exact bytes or is an IntegrityMism
         bad[pos]! ^= flip;
         tried++;
         try {
-          const out = await decodeChunk(bad, { expectedHash: hash, getBase: async () => raw });
+          // As the repository's reader does, a base that is not in the store is an IntegrityMismatch.
+          const getBase = async (h: string): Promise<Uint8Array> => {
+            if (base && h === sha256Hex(base)) return base;
+            throw new EngramError('IntegrityMismatch', `chunk ${h} is missing`, { chunk: h, reason: 'missing' });
+          };
+          const out = await decodeChunk(bad, { expectedHash: hash, getBase });
           // Only a bit the decoder does not depend on (e.g. a zstd window-size hint) may survive.
           assert.ok(Buffer.from(out).equals(Buffer.from(raw)), `byte ${pos} ^ ${flip} returned other bytes`);
         } catch (e) {

@@ -21,7 +21,8 @@ export async function runStats(ctx: CliContext, argv: string[]): Promise<number>
     ctx.out(`unique         ${formatBytes(s.uniqueBytes)}   (dedup ${s.dedupRatio.toFixed(2)}x)`);
     ctx.out(`chunk objects  ${formatBytes(s.chunkBytes)} in ${s.chunks} chunks   (compression ${s.compressionRatio.toFixed(2)}x)`);
     ctx.out(`stored total   ${formatBytes(s.storedBytes)}   (overall ${s.ratio.toFixed(2)}x)`);
-    if (s.orphanChunks > 0) ctx.out(`unreferenced   ${formatBytes(s.orphanBytes)} in ${s.orphanChunks} chunks left by interrupted saves`);
+    if (s.orphanChunks > 0) ctx.out(`unreferenced   ${formatBytes(s.orphanBytes)} in ${s.orphanChunks} chunks (left by interrupted saves or forgotten snapshots)`);
+    if (s.reclaimableChunks > 0) ctx.out(`reclaimable    ${formatBytes(s.reclaimableBytes)} in ${s.reclaimableChunks} chunks older than the gc grace period: \`engram gc\` deletes them`);
     return 0;
   } finally {
     await repo.close();

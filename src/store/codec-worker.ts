@@ -1,0 +1,43 @@
+/**
+ * @module The body of a codec worker thread: encodes and decodes chunk objects off the main thread,
+ * so that byte-grouping, plane statistics, rANS and hashing use every core. Messages are
+ * {@link CodecRequest}s; replies carry the result or a serialised error.
+ */
+import { parentPort } from 'node:worker_threads';
+import { EngramError } from '../errors/index.ts';
+import { decodeChunk, encodeChunk } from './chunk-codec.ts';
+import type { CodecReply, CodecRequest } from './codec-pool.ts';
+
+const port = parentPort;
+if (!port) throw new Error('codec-worker.ts must run in a worker thread');
+
+port.on('message', (req: CodecRequest) => {
+  void handle(req).then(
+    (reply) => port.postMessage(reply, reply.ok ? [reply.bytes.buffer as ArrayBuffer] : []),
+    (e: unknown) => {
+      const err = e instanceof EngramError ? { code: e.code, message: e.message, data: e.data }
+        : { code: 'IOError' as const, message: `codec worker failed: ${(e as Error)?.message ?? String(e)}`, data: {} };
+      const reply: CodecReply = { id: req.id, ok: false, error: err };
+      port.postMessage(reply);
+    },
+  );
+});
+
+async function handle(req: CodecRequest): Promise<CodecReply> {
+  if (req.op === 'encode') {
+    const base = req.base ? { hash: req.base.hash, bytes: req.base.bytes } : undefined;
+    const bytes = await encodeChunk(req.raw, { width: req.width, level: req.level, base });
+    return { id: req.id, ok: true, bytes };
+  }
+  const bytes = await decodeChunk(req.encoded, {
+    expectedHash: req.expectedHash,
+    getBase: async (hash) => {
+      if (!req.base || req.base.hash !== hash) throw new EngramError('IntegrityMismatch', `chunk ${hash} was not provided as a base`, { chunk: hash, reason: 'missing' });
+      return req.base.bytes;
+    },
+  });
+  // A decoded raw chunk may be a view of the request's own buffer (a raw-stored chunk): copy so the
+  // reply owns what it transfers.
+  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer !== req.encoded.buffer ? bytes : bytes.slice();
+  return { id: req.id, ok: true, bytes: owned };
+}
