@@ -28,6 +28,8 @@ const INLINE_BELOW = 128 * 1024;
 interface Slot {
   readonly worker: Worker;
   busy: number;
+  /** The worker has loaded its code; until then requests are coded inline instead of queueing behind a start-up. */
+  ready: boolean;
 }
 
 /** Encodes and decodes chunk objects on worker threads. */
@@ -74,27 +76,33 @@ export class CodecPool {
     return this.#send(slot, req, [own.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])]);
   }
 
-  /** The least busy worker, starting workers up to the pool size; undefined when workers cannot run. */
+  /**
+   * The least busy ready worker, or undefined to code on the calling thread. Workers start in the
+   * background on first use (loading their code takes a few hundred milliseconds); until one is
+   * ready the caller codes inline, so a single small request never waits for a start-up.
+   */
   #slot(): Slot | undefined {
     if (this.#broken || this.#size < 1) return undefined;
-    let best = this.#slots.reduce<Slot | undefined>((a, s) => (!a || s.busy < a.busy ? s : a), undefined);
-    if ((!best || best.busy > 0) && this.#slots.length < this.#size) {
+    if (this.#slots.length < this.#size) {
       try {
-        best = this.#start();
+        while (this.#slots.length < this.#size) this.#start();
       } catch {
         // No worker threads here (a restricted runtime): code on the calling thread instead.
         this.#broken = true;
         return undefined;
       }
     }
-    return best;
+    return this.#slots.reduce<Slot | undefined>((a, s) => (s.ready && (!a || s.busy < a.busy) ? s : a), undefined);
   }
 
   #start(): Slot {
     const worker = new Worker(new URL('./codec-worker-boot.js', import.meta.url));
-    const slot: Slot = { worker, busy: 0 };
-    worker.unref();
-    worker.on('message', (reply: CodecReply) => {
+    const slot: Slot = { worker, busy: 0, ready: false };
+    worker.on('message', (reply: CodecReply | 'ready') => {
+      if (reply === 'ready') {
+        slot.ready = true;
+        return;
+      }
       const p = this.#pending.get(reply.id);
       if (!p) return;
       this.#pending.delete(reply.id);
@@ -104,6 +112,8 @@ export class CodecPool {
     });
     worker.on('error', (e) => this.#fail(slot, e));
     worker.on('exit', (code) => this.#fail(slot, new Error(`codec worker exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     this.#slots.push(slot);
     return slot;
   }
@@ -131,6 +141,11 @@ export class CodecPool {
       this.#pending.delete(id);
       p.reject(new EngramError('IOError', `codec worker failed: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e }));
     }
+  }
+
+  /** True once every worker of the pool has started and loaded its code. */
+  workersReady(): boolean {
+    return this.#slots.length === this.#size && this.#slots.every((s) => s.ready);
   }
 
   /** Stops every worker. The pool starts new ones if used again. */

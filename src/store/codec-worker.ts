@@ -11,6 +11,7 @@ import type { CodecReply, CodecRequest } from './codec-pool.ts';
 const port = parentPort;
 if (!port) throw new Error('codec-worker.ts must run in a worker thread');
 
+port.postMessage('ready');
 port.on('message', (req: CodecRequest) => {
   void handle(req).then(
     (reply) => port.postMessage(reply, reply.ok ? [reply.bytes.buffer as ArrayBuffer] : []),

@@ -43,10 +43,11 @@ const FORMAT_MAX_SCALE = 15;
 /** Largest plane accepted (1 GiB, the chunk limit): keeps every offset, payloads included, an int32. */
 const MAX_PLANE_BYTES = 1 << 30;
 /**
- * Precision the encoder uses for large planes, chosen by measurement (scratch/rans-speed.ts, 1 MiB
- * weight planes): 2^13 is within 0.002–0.004 bit/byte of the entropy; 2^12 loses more to frequency
- * rounding on very skewed planes (0.009 on an XOR-delta plane), and 2^14 and 2^15 lose more to rANS's
- * own rounding, which grows as 2^scale nears L, while their slot tables spill out of L1.
+ * Precision the encoder uses for large planes, chosen by measurement (scratch/rans-speed.ts on 1 MiB
+ * weight planes): at 2^13 the payload is within 0.002–0.004 bit/byte of the entropy, table included.
+ * 2^12 loses more to frequency rounding on very skewed planes (0.009 against 0.0035 on an XOR-delta
+ * plane); 2^14 and 2^15 lose more to rANS's own rounding, which grows as 2^scale nears L (0.005 at
+ * 2^15), and their larger slot tables decode 3–5% slower.
  */
 const MAX_SCALE = 13;
 
@@ -67,9 +68,14 @@ const slotInfo = new Int32Array(1 << FORMAT_MAX_SCALE);
 const state = new Int32Array(WAYS);
 const pos = new Int32Array(WAYS);
 const end = new Int32Array(WAYS);
-/** The encoder's word buffer, kept between calls up to {@link KEEP_WORDS} words. */
-let keptWords = new Uint16Array(0);
+/**
+ * Largest encoder word buffer kept between calls (8 MiB, enough for a 4 MiB plane). Touching a fresh
+ * multi-megabyte buffer costs a page fault per 4 KiB, measured at 13–28% of the time to encode a
+ * 1 MiB plane.
+ */
 const KEEP_WORDS = 1 << 22;
+/** The encoder's word buffer, kept between calls (see {@link KEEP_WORDS}). */
+let keptWords = new Uint16Array(0);
 /** [value, next offset] of the last {@link readVarint}. */
 const varint = new Float64Array(2);
 
@@ -241,8 +247,8 @@ function copyWords(out: Uint8Array, at: number, words: Uint16Array, from: number
 /**
  * Encodes a byte plane with order-0 static rANS. The payload is self-describing given the plane's
  * length (frequency table, final states, word streams; layout in the module comment). Overhead is
- * 55–60 bytes plus ~1–2 bytes per distinct symbol, so near-random or tiny planes come out larger
- * than the input: the caller should then keep the raw bytes.
+ * 53 bytes plus 1–2 bytes per distinct symbol (and up to ~8 bytes of state slack), so near-random
+ * or tiny planes come out larger than the input: the caller should then keep the raw bytes.
  *
  * @example
  * const payload = ransEncode(plane);
@@ -417,6 +423,7 @@ function decodeChecked(payload: Uint8Array, out: Uint8Array, i: number, n: numbe
  * whose frequencies do not sum to the total, a stream that runs short or has words left over, final
  * states other than the encoder's initial state, trailing bytes — throws `IntegrityMismatch`. It
  * never reads past the payload, runs at most `outLength` steps, and allocates only the output.
+ * After a throw, `into` may hold partly decoded bytes.
  *
  * @throws EngramError `InvalidArgument` when `outLength` is not a byte count or `into` has the
  *   wrong length (misuse, not corruption).
@@ -434,7 +441,7 @@ export function ransDecode(payload: Uint8Array, outLength: number, into?: Uint8A
   }
   const len = payload.byteLength;
   if (len === 0) throw corrupt('empty payload');
-  // No valid payload comes near 2^31 bytes (≤ 13 bits a symbol plus the table); positions are int32.
+  // Positions are int32. No payload of ours comes near 2^31 bytes: ≤ 2^30 symbols at ≤ ~13 bits each.
   if (len >= 2 ** 31) throw corrupt(`payload of ${len} bytes is longer than any plane needs`);
   const format = payload[0]!;
   if (outLength === 0) {
