@@ -28,7 +28,7 @@ export interface OpenOptions {
   /** Use this store instead of opening one from the location. */
   readonly store?: ObjectStore;
   readonly clock?: Clock;
-  /** Chunks in flight at once during save and restore (default 4). */
+  /** Chunks in flight at once during save and restore (default 8). */
   readonly concurrency?: number;
 }
 
@@ -104,7 +104,7 @@ export class Repository {
     this.store = store;
     this.config = config;
     this.#clock = options.clock ?? systemClock;
-    this.#concurrency = options.concurrency ?? 4;
+    this.#concurrency = options.concurrency ?? 8;
     this.refs = new RefStore(store, this.#clock);
     this.#reader = new ChunkReader(store);
   }
@@ -417,7 +417,7 @@ export class Repository {
       if (!hash) continue;
       chunks++;
       chunkBytes += o.size;
-      if (!marked.has(hash) && o.mtimeMs < reclaimableBefore) {
+      if (!marked.has(hash) && o.mtimeMs <= reclaimableBefore) {
         reclaimableChunks++;
         reclaimableBytes += o.size;
       }

@@ -19,8 +19,11 @@ export type CodecRequest =
 
 /** A codec worker's reply. */
 export type CodecReply =
-  | { readonly id: number; readonly ok: true; readonly bytes: Uint8Array }
+  | { readonly id: number; readonly ok: true; readonly bytes: Uint8Array; readonly spare?: ArrayBuffer }
   | { readonly id: number; readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string; readonly data: Record<string, unknown> } };
+
+/** Recycled input buffers kept at most. */
+const MAX_SPARES = 16;
 
 /** Chunks below this size are coded on the calling thread. */
 const INLINE_BELOW = 128 * 1024;
@@ -38,6 +41,12 @@ export class CodecPool {
   readonly #size: number;
   readonly #slots: Slot[] = [];
   readonly #pending = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: unknown) => void; slot: Slot }>();
+  /**
+   * Input buffers the workers sent back, reused for the next copies: memory touched for the first
+   * time is slow (page faults), so a save recycles a few chunk-sized buffers instead of allocating
+   * one per chunk.
+   */
+  readonly #spares: ArrayBuffer[] = [];
   #nextId = 1;
   #broken = false;
 
@@ -56,7 +65,7 @@ export class CodecPool {
   async encode(raw: Uint8Array, options: { width: number; level: number; base?: { hash: string; bytes: Uint8Array } }): Promise<Uint8Array> {
     const slot = raw.byteLength < INLINE_BELOW ? undefined : this.#slot();
     if (!slot) return encodeChunk(raw, options);
-    const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: raw.slice(), width: options.width, level: options.level, base: options.base && { hash: options.base.hash, bytes: options.base.bytes.slice() } };
+    const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: this.#copy(raw), width: options.width, level: options.level, base: options.base && { hash: options.base.hash, bytes: options.base.bytes.slice() } };
     return this.#send(slot, req, [req.raw.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])]);
   }
 
@@ -74,6 +83,19 @@ export class CodecPool {
     const own = encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength && !(encoded.buffer instanceof SharedArrayBuffer) ? encoded : encoded.slice();
     const req: CodecRequest = { op: 'decode', id: this.#nextId++, encoded: own, expectedHash: options.expectedHash, base: base && { hash: base.hash, bytes: base.bytes.slice() } };
     return this.#send(slot, req, [own.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])]);
+  }
+
+  /** A transferable copy of `data`, in a recycled buffer when one is large enough. */
+  #copy(data: Uint8Array): Uint8Array {
+    let at = -1;
+    for (let i = 0; i < this.#spares.length; i++) {
+      const len = this.#spares[i]!.byteLength;
+      if (len >= data.byteLength && len <= 2 * data.byteLength && (at < 0 || len < this.#spares[at]!.byteLength)) at = i;
+    }
+    const buffer = at >= 0 ? this.#spares.splice(at, 1)[0]! : new ArrayBuffer(data.byteLength);
+    const out = new Uint8Array(buffer, 0, data.byteLength);
+    out.set(data);
+    return out;
   }
 
   /**
@@ -107,6 +129,7 @@ export class CodecPool {
       if (!p) return;
       this.#pending.delete(reply.id);
       this.#done(slot);
+      if (reply.ok && reply.spare && this.#spares.length < MAX_SPARES) this.#spares.push(reply.spare);
       if (reply.ok) p.resolve(reply.bytes);
       else p.reject(new EngramError(reply.error.code, reply.error.message, reply.error.data));
     });

@@ -14,7 +14,7 @@ if (!port) throw new Error('codec-worker.ts must run in a worker thread');
 port.postMessage('ready');
 port.on('message', (req: CodecRequest) => {
   void handle(req).then(
-    (reply) => port.postMessage(reply, reply.ok ? [reply.bytes.buffer as ArrayBuffer] : []),
+    (reply) => port.postMessage(reply, reply.ok ? [reply.bytes.buffer as ArrayBuffer, ...(reply.spare ? [reply.spare] : [])] : []),
     (e: unknown) => {
       const err = e instanceof EngramError ? { code: e.code, message: e.message, data: e.data }
         : { code: 'IOError' as const, message: `codec worker failed: ${(e as Error)?.message ?? String(e)}`, data: {} };
@@ -28,7 +28,9 @@ async function handle(req: CodecRequest): Promise<CodecReply> {
   if (req.op === 'encode') {
     const base = req.base ? { hash: req.base.hash, bytes: req.base.bytes } : undefined;
     const bytes = await encodeChunk(req.raw, { width: req.width, level: req.level, base });
-    return { id: req.id, ok: true, bytes };
+    // The input buffer goes back to the pool for the next chunk; the encoding never aliases it
+    // (encodeChunk always writes a new object).
+    return { id: req.id, ok: true, bytes, spare: req.raw.buffer as ArrayBuffer };
   }
   const bytes = await decodeChunk(req.encoded, {
     expectedHash: req.expectedHash,
