@@ -31,10 +31,12 @@ export function beatKey(saveId: string, beatId: string): string {
   return `staging/${saveId}/beat-${beatId}.json`;
 }
 
-/** Keys of a GC's marker and of its completion. */
+/** Key of a GC's marker: the GC may be deleting chunks. */
 export function gcMarkerKey(gcId: string): string {
   return `gc/${gcId}.json`;
 }
+
+/** Key of a GC's completion: it deletes nothing more. */
 export function gcDoneKey(gcId: string): string {
   return `gc/${gcId}.done`;
 }

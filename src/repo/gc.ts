@@ -31,18 +31,20 @@
  *   - g3 < t1: then g1 < g3 < t1 < t1', so S's listing of gc/ shows G's marker. Either G was done
  *     (its deletes were over before t1', so every head() of S sees their effect), or S waits until
  *     G is done, or until the marker is stale — STALE_MS after it was written, by which time G has
- *     stopped deleting for STALE_MS/2. Only then does S trust head(). A chunk cached in memory
- *     before t1' was seen to exist before G could have deleted it or G was done: if G's marker is
- *     new to the cache, the cache is dropped; the newest marker is never removed (a GC removes only
- *     other GCs' markers, after writing its own), so a GC that ran since the cache was filled always
- *     leaves a marker the cache has not seen.
- * The same holds for every GC separately, so concurrent GCs are safe too. A save may reuse an old
- * orphan chunk only in the last case, which is exactly when it cannot be deleted under it.
+ *     stopped deleting for STALE_MS/2. Only then does S trust head().
+ *   - c came from the Repository's in-memory caches: chunks earlier saves found, or the chunks of
+ *     a cached manifest (the parent's, seeded after t1'). G wrote its marker before it deleted c.
+ *     If an earlier save of this Repository saw that marker, it waited for G as above and dropped
+ *     both caches if G was new to it, so every entry added since was seen after G's deletes.
+ *     Otherwise G's marker, or that of a later GC, is new to the caches at t1' — a GC removes only
+ *     other GCs' markers, after writing its own, so the newest marker is never gone — and S drops
+ *     them before using them.
+ * The same holds for every GC separately, so concurrent GCs are safe too.
  *
  * Reading manifests before g1 does not weaken this: marks come only from the manifests listed at g4,
  * after the staging check; the early reads only fill the cache so that the marker's lifetime (the
- * time saves may have to wait) is short. The brief's order (marker first) is equally safe but makes
- * saves wait through the whole listing of chunks/ and of every manifest.
+ * time saves may have to wait) is short. Writing the marker first would be equally safe but would
+ * make saves wait through the whole listing of chunks/ and the reading of every manifest.
  *
  * **Staleness.** A crashed save must not block GC forever, and a crashed GC must not block saves
  * forever, so both expire STALE_MS after their last sign of life (the later of the object's mtime
@@ -263,7 +265,7 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
   const finish = (marked: MarkResult | undefined, swept: ChunkObject[], remainingSkip?: GcSkip): GcReport => {
     const live = marked?.marked ?? new Set<string>();
     const unreferenced = chunks.filter((c) => !live.has(c.hash));
-    const young = unreferenced.filter((c) => c.mtimeMs >= cutoff);
+    const young = unreferenced.filter((c) => c.mtimeMs > cutoff);
     const sum = (list: ChunkObject[]): number => list.reduce((n, c) => n + c.size, 0);
     const skip = remainingSkip ?? skipped;
     return {
@@ -282,7 +284,7 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
       return finish(undefined, []);
     }
     const marked = await markLive(store, manifests, sizes);
-    return finish(marked, chunks.filter((c) => !marked.marked.has(c.hash) && c.mtimeMs < cutoff));
+    return finish(marked, chunks.filter((c) => !marked.marked.has(c.hash) && c.mtimeMs <= cutoff));
   }
 
   // g1: from here until .done, saves that start wait for us.
@@ -321,7 +323,7 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
       return finish(undefined, []);
     }
     const marked = await markLive(store, manifests, sizes);
-    const candidates = chunks.filter((c) => !marked.marked.has(c.hash) && c.mtimeMs < cutoff);
+    const candidates = chunks.filter((c) => !marked.marked.has(c.hash) && c.mtimeMs <= cutoff);
 
     // g5: delete within the lease; what is left waits for the next run.
     const swept: ChunkObject[] = [];

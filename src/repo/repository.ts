@@ -159,13 +159,18 @@ export class Repository {
   }
 
   /**
-   * Announces a save (save-intent.ts) and drops the known-chunk cache when a GC this Repository has
-   * not seen has run since the cache was filled: that GC may have deleted chunks the cache lists.
+   * Announces a save (save-intent.ts) and, when a GC this Repository has not seen has run since its
+   * caches were filled, drops them: that GC may have deleted chunks the known-chunk cache lists, and
+   * chunks of cached manifests that another process has forgotten since (the save seeds the cache
+   * from its parent's manifest, which must therefore still exist).
    */
   async #beginSave(): Promise<SaveIntent> {
     const intent = await beginSave(this.store, this.#clock);
     const seen = this.#gcSeen;
-    if (!seen || [...intent.gcIds].some((g) => !seen.has(g))) this.#known.clear();
+    if (!seen || [...intent.gcIds].some((g) => !seen.has(g))) {
+      this.#known.clear();
+      this.#manifests.clear();
+    }
     this.#gcSeen = intent.gcIds;
     return intent;
   }
