@@ -5,7 +5,7 @@
  */
 
 /** Groups `data` into `width` planes; a tail shorter than one element follows the planes unchanged. */
-export function groupBytes(data: Uint8Array, width: number, out = new Uint8Array(data.byteLength)): Uint8Array {
+export function groupBytes(data: Uint8Array, width: number, out: Uint8Array = new Uint8Array(data.byteLength)): Uint8Array {
   const n = Math.floor(data.byteLength / width);
   if (width <= 1) {
     out.set(data);
@@ -38,7 +38,7 @@ export function groupBytes(data: Uint8Array, width: number, out = new Uint8Array
 }
 
 /** Inverts {@link groupBytes}. */
-export function ungroupBytes(grouped: Uint8Array, width: number, out = new Uint8Array(grouped.byteLength)): Uint8Array {
+export function ungroupBytes(grouped: Uint8Array, width: number, out: Uint8Array = new Uint8Array(grouped.byteLength)): Uint8Array {
   const n = Math.floor(grouped.byteLength / width);
   if (width <= 1) {
     out.set(grouped);

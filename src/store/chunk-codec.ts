@@ -15,6 +15,7 @@ import { groupBytes, ungroupBytes } from './byte-group.ts';
 import { applyDelta, deltaKind, undoDelta } from './delta-transform.ts';
 import { sha256Hex } from './hash.ts';
 import { planeStats, type PlaneStats } from './plane-stats.ts';
+import { ScratchPool } from './scratch-pool.ts';
 import { ransDecode, ransEncode } from './rans.ts';
 import { zstdCompress, zstdDecompress, zstdFrameContentSize } from './zstd.ts';
 
@@ -110,6 +111,9 @@ export function readChunkHeader(encoded: Uint8Array): ChunkHeader {
   return { transform, codec, width, rawLength, headerLength: FIXED_HEADER };
 }
 
+/** This thread's intermediate buffers (grouped planes, deltas): see scratch-pool.ts. */
+const scratch = new ScratchPool();
+
 /** Plane codecs inside a per-plane payload. */
 const PLANE_RAW = 0;
 const PLANE_ZSTD = 1;
@@ -196,8 +200,8 @@ interface Grouped {
   readonly estimate: number;
 }
 
-function group(bytes: Uint8Array, width: number, transform: ChunkTransform, bounds: readonly [number, number][], baseHash?: string): Grouped {
-  const grouped = groupBytes(bytes, width);
+function group(bytes: Uint8Array, width: number, transform: ChunkTransform, bounds: readonly [number, number][], into: Uint8Array, baseHash?: string): Grouped {
+  const grouped = groupBytes(bytes, width, into);
   const stats = bounds.map(([a, b]) => planeStats(grouped.subarray(a, b)));
   return { transform, baseHash, grouped, stats, estimate: estimate(stats, bounds) };
 }
@@ -219,18 +223,25 @@ export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Prom
   const useBase = base !== undefined && base.bytes.byteLength === raw.byteLength && raw.byteLength > 0 && /^[0-9a-f]{64}$/.test(base.hash);
   const deltaTransform: ChunkTransform = deltaKind(width) === 'sub' ? 'sub-delta' : 'xor-delta';
   const candidates: Candidate[] = [];
+  const taken: Uint8Array[] = [];
+  const take = (n: number): Uint8Array => {
+    const b = scratch.take(n);
+    taken.push(b);
+    return b;
+  };
+  try {
   if (raw.byteLength > 0 && width === 1) {
     // Opaque bytes and byte-wide tensors: one zstd frame, whose matches suit text and structure.
     candidates.push({ transform: 'none', codec: 'zstd', width: 1, payload: [await zstdCompress(raw, level)] });
     if (useBase) {
-      const d = applyDelta(raw, base.bytes, 1, new Uint8Array(raw.byteLength));
+      const d = applyDelta(raw, base.bytes, 1, take(raw.byteLength));
       candidates.push({ transform: deltaTransform, codec: 'zstd', width: 1, baseHash: base.hash, payload: [await zstdCompress(d, level)] });
     }
   } else if (raw.byteLength > 0) {
     const bounds = planeBounds(raw.byteLength, width);
-    let pick = group(raw, width, 'bytegroup', bounds);
+    let pick = group(raw, width, 'bytegroup', bounds, take(raw.byteLength));
     if (useBase) {
-      const d = group(applyDelta(raw, base.bytes, width, new Uint8Array(raw.byteLength)), width, deltaTransform, bounds, base.hash);
+      const d = group(applyDelta(raw, base.bytes, width, take(raw.byteLength)), width, deltaTransform, bounds, take(raw.byteLength), base.hash);
       if (d.estimate + BASE_HASH_BYTES < pick.estimate) pick = d;
     }
     candidates.push({ transform: pick.transform, codec: 'zstd-planes', width, baseHash: pick.baseHash, payload: await codePlanes(pick.grouped, bounds, pick.stats, level) });
@@ -252,6 +263,10 @@ export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Prom
     at += p.byteLength;
   }
   return out;
+  } finally {
+    // Raw planes in the payload were views of these buffers; they have been copied into `out`.
+    scratch.give(...taken);
+  }
 }
 
 async function inflate(frame: Uint8Array, expected: number): Promise<Uint8Array> {
@@ -274,7 +289,7 @@ async function decodePlanes(payload: Uint8Array, width: number, rawLength: numbe
   const count = width + (tail ? 1 : 0);
   if (payload.byteLength < 1 || payload[0] !== count) throw corrupt(`expected ${count} planes`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const grouped = new Uint8Array(rawLength);
+  const grouped = scratch.take(rawLength);
   const jobs: Promise<void>[] = [];
   let at = 1;
   for (let p = 0; p < count; p++) {
@@ -321,7 +336,11 @@ export async function decodeChunk(encoded: Uint8Array, options: DecodeOptions = 
     if (h.width < 2) throw corrupt('per-plane codec with width 1');
     bytes = await decodePlanes(payload, h.width, h.rawLength);
   }
-  if (h.width > 1 && h.transform !== 'none') bytes = ungroupBytes(bytes, h.width);
+  if (h.width > 1 && h.transform !== 'none') {
+    const grouped = bytes;
+    bytes = ungroupBytes(grouped, h.width);
+    scratch.give(grouped);
+  }
   if (h.transform === 'xor-delta' || h.transform === 'sub-delta') {
     if (!options.getBase) throw new EngramError('InvalidArgument', `chunk is a delta against ${h.baseHash}; decodeChunk needs getBase`, { base: h.baseHash });
     const base = await options.getBase(h.baseHash!);
