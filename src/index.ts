@@ -11,3 +11,4 @@ export * from './tensor/index.ts';
 export * from './store/index.ts';
 export * from './formats/index.ts';
 export * from './repo/index.ts';
+export * from './train/index.ts';

@@ -10,6 +10,7 @@ import { getHelp, runGet } from './commands/get.ts';
 import { initHelp, runInit } from './commands/init.ts';
 import { logHelp, runLog } from './commands/log.ts';
 import { restoreHelp, runRestore } from './commands/restore.ts';
+import { rollbackHelp, runRollback } from './commands/rollback.ts';
 import { runSave, saveHelp } from './commands/save.ts';
 import { runShow, showHelp } from './commands/show.ts';
 import { runStats, statsHelp } from './commands/stats.ts';
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   restore: { run: runRestore, help: restoreHelp },
   get: { run: runGet, help: getHelp },
   tag: { run: runTag, help: tagHelp },
+  rollback: { run: runRollback, help: rollbackHelp },
   verify: { run: runVerify, help: verifyHelp },
   stats: { run: runStats, help: statsHelp },
   forget: { run: runForget, help: forgetHelp },

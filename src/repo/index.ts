@@ -15,8 +15,11 @@ export type { BlobEntry, ChunkInfo, ChunkRef, FileEntry, JsonValue, SnapshotMani
 export { fileTensorName } from './save-input.ts';
 export type { FileInput, FileTensorInput, Progress, SaveOptions, TensorInput } from './save-input.ts';
 export { parseRef, defaultMetricMode } from './ref-syntax.ts';
+export { checkRefName, checkRunName } from './ref-name.ts';
 export type { RefSpec } from './ref-syntax.ts';
 export type { RefEvent } from './ref-store.ts';
+export { runHead } from './run-head.ts';
+export type { HeadCandidate } from './run-head.ts';
 export type { VerifyFinding, VerifyReport } from './verify.ts';
 export { openStore, registerStoreScheme } from './open-store.ts';
 export type { StoreOpener } from './open-store.ts';

@@ -10,9 +10,10 @@ import { defaultConfig, validateConfig, type RepoConfig, type RepoConfigOptions 
 import { isIdPrefix, systemClock, type Clock } from './ids.ts';
 import { decodeManifest, logicalBytes, manifestKey, type ChunkInfo, type SnapshotManifest } from './manifest.ts';
 import { openStore } from './open-store.ts';
-import { checkRefName } from './ref-name.ts';
+import { checkRefName, checkRunName } from './ref-name.ts';
 import { RefStore, type RefEvent } from './ref-store.ts';
 import { parseRef } from './ref-syntax.ts';
+import { runHead } from './run-head.ts';
 import { saveSnapshot } from './save-snapshot.ts';
 import type { SaveOptions } from './save-input.ts';
 import { Snapshot } from './snapshot.ts';
@@ -92,6 +93,8 @@ export class Repository {
   readonly store: ObjectStore;
   readonly config: RepoConfig;
   readonly refs: RefStore;
+  /** Run heads moved by {@link rollback}: `heads/<run>/<event-id>.json` (run-head.ts). */
+  readonly heads: RefStore;
   readonly #clock: Clock;
   readonly #concurrency: number;
   readonly #known = new Map<string, ChunkInfo>();
@@ -106,6 +109,7 @@ export class Repository {
     this.#clock = options.clock ?? systemClock;
     this.#concurrency = options.concurrency ?? 8;
     this.refs = new RefStore(store, this.#clock);
+    this.heads = new RefStore(store, this.#clock, 'heads/');
     this.#reader = new ChunkReader(store);
   }
 
@@ -264,13 +268,57 @@ export class Repository {
     return (await this.#allManifests()).manifests.filter((m) => m.run === run);
   }
 
-  /** The run's latest snapshot: the highest step, ties broken by the newest. */
-  async #latest(run: string): Promise<SnapshotManifest | undefined> {
-    let best: SnapshotManifest | undefined;
-    for (const m of await this.#runManifests(run)) {
-      if (!best || m.step > best.step || (m.step === best.step && m.id > best.id)) best = m;
+  /**
+   * The run's head (`run@latest`): the highest step, ties broken by the newest — unless a rollback
+   * moved it, see run-head.ts.
+   */
+  async #latest(run: string, manifests?: readonly SnapshotManifest[]): Promise<SnapshotManifest | undefined> {
+    const ms = manifests ?? (await this.#runManifests(run));
+    return runHead(ms, await this.#headEvent(run));
+  }
+
+  /** The newest head event of `run`; none for a name no rollback could have used. */
+  async #headEvent(run: string): Promise<RefEvent | undefined> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(run)) return undefined;
+    return (await this.heads.history(run)).at(-1);
+  }
+
+  /** Each run's head (what `run@latest` names), by run name. */
+  async runHeads(): Promise<Map<string, string>> {
+    const byRun = new Map<string, SnapshotManifest[]>();
+    for (const m of (await this.#allManifests()).manifests) byRun.set(m.run, [...(byRun.get(m.run) ?? []), m]);
+    const out = new Map<string, string>();
+    await Promise.all([...byRun].map(async ([run, ms]) => {
+      const head = await this.#latest(run, ms);
+      if (head) out.set(run, head.id);
+    }));
+    return out;
+  }
+
+  /**
+   * Makes the snapshot `ref` names the head of `run` again, as a new head event: afterwards
+   * `run@latest` resolves to it, and a save without an explicit parent descends from it, until a
+   * newer save in the run. Nothing is deleted; the snapshots after it stay addressable. `ref` must
+   * name a snapshot of `run` (`InvalidArgument` otherwise). Returns the event, whose `previous` is
+   * the head before the rollback.
+   *
+   * @example
+   * await repo.rollback('mlp', 'mlp@best:val_loss', 'loss diverged after step 4000');
+   */
+  async rollback(run: string, ref: string, message = ''): Promise<RefEvent> {
+    checkRunName(run);
+    const id = await this.resolve(ref);
+    const target = await this.manifest(id);
+    if (target.run !== run) {
+      throw new EngramError('InvalidArgument', `${ref} is snapshot ${id} of run ${target.run}, not of run ${run}; a rollback moves a run's head within the run`, { run, ref, snapshot: id });
     }
-    return best;
+    const current = await this.#latest(run);
+    return this.heads.move(run, id, message || `rollback to ${run}@${target.step}`, { previous: current?.id ?? null });
+  }
+
+  /** Every rollback of `run` (head events), oldest first. */
+  async headHistory(run: string): Promise<RefEvent[]> {
+    return this.heads.history(checkRunName(run));
   }
 
   /** Resolves a ref (DESIGN §2 syntax) to a snapshot id. */
@@ -363,7 +411,14 @@ export class Repository {
     if (policy.run !== undefined && !manifests.some((m) => m.run === policy.run)) {
       throw new EngramError('NotFound', `no snapshots in run ${policy.run}; \`engram log\` lists runs`, { run: policy.run });
     }
-    const plan = planRetention(manifests, await this.tags(), policy);
+    const heads = new Map<string, string>();
+    for (const run of policy.run !== undefined ? [policy.run] : new Set(manifests.map((m) => m.run))) {
+      const event = await this.#headEvent(run);
+      // Only a rolled-back run's head can differ from the newest step, which the plan knows itself.
+      const head = event ? runHead(manifests.filter((m) => m.run === run), event) : undefined;
+      if (head) heads.set(run, head.id);
+    }
+    const plan = planRetention(manifests, await this.tags(), policy, heads);
     if (options.dryRun) return { ...plan, dryRun: true, forgotten: [] };
     // A tag may have moved onto a planned snapshot since the plan was made: that one stays.
     const taggedNow = policy.keepTagged === false ? new Set<string>() : new Set((await this.tags()).values());

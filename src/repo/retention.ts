@@ -35,7 +35,7 @@ export interface RetentionPolicy {
   readonly rules: readonly RetentionRule[];
   /** Keep every snapshot a tag points at (default true; false is the explicit opt-out). */
   readonly keepTagged?: boolean;
-  /** Keep each run's latest snapshot (default true). */
+  /** Keep each run's latest snapshot, and its head when a rollback moved it (default true). */
   readonly keepNewest?: boolean;
   /** Allow `rules` to be empty: forget everything the tag and newest guards do not keep. */
   readonly all?: boolean;
@@ -184,7 +184,11 @@ function applyRule(rule: RetentionRule, run: readonly RetentionCandidate[]): Map
  * const plan = planRetention(await repo.log(), await repo.tags(), { rules: [{ kind: 'last', n: 3 }, { kind: 'best', metric: 'loss', n: 1 }] });
  * for (const s of plan.keep) console.log(s.run, s.step, s.keptBy.map((r) => r.label).join(', '));
  */
-export function planRetention(snapshots: readonly RetentionCandidate[], tags: ReadonlyMap<string, string>, policy: RetentionPolicy): RetentionPlan {
+export function planRetention(
+  snapshots: readonly RetentionCandidate[], tags: ReadonlyMap<string, string>, policy: RetentionPolicy,
+  /** Run → head snapshot id, for runs whose head a rollback moved: kept like the newest. */
+  heads: ReadonlyMap<string, string> = new Map(),
+): RetentionPlan {
   checkRetentionPolicy(policy);
   const considered = snapshots.filter((s) => policy.run === undefined || s.run === policy.run);
   const reasons = new Map<string, KeepReason[]>(considered.map((s) => [s.id, []]));
@@ -198,6 +202,8 @@ export function planRetention(snapshots: readonly RetentionCandidate[], tags: Re
     if (policy.keepNewest !== false) {
       const newest = [...run].sort(byLatest)[0]!;
       reasons.get(newest.id)!.push({ by: 'newest', label: `newest of run ${newest.run}` });
+      const head = heads.get(newest.run);
+      if (head !== undefined && head !== newest.id) reasons.get(head)?.push({ by: 'newest', label: `head of run ${newest.run} (rolled back)` });
     }
   }
   if (policy.keepTagged !== false) {

@@ -4,7 +4,8 @@ import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
 
 export const logHelp = `engram log [run] [--json]
-  Lists snapshots (of one run), newest first, with their tags and metrics.`;
+  Lists snapshots (of one run), newest first, with their tags and metrics. [head] marks each run's
+  head, the snapshot run@latest names (after \`engram rollback\`, not necessarily the highest step).`;
 
 /** Runs `engram log`. */
 export async function runLog(ctx: CliContext, argv: string[]): Promise<number> {
@@ -14,8 +15,9 @@ export async function runLog(ctx: CliContext, argv: string[]): Promise<number> {
     const rows = (await repo.log(positionals[0])).reverse();
     const tagsBy = new Map<string, string[]>();
     for (const [tag, id] of await repo.tags()) tagsBy.set(id, [...(tagsBy.get(id) ?? []), tag].sort());
+    const heads = new Set((await repo.runHeads()).values());
     if (ctx.json) {
-      printJson(ctx, rows.map((r) => ({ ...r, tags: tagsBy.get(r.id) ?? [] })));
+      printJson(ctx, rows.map((r) => ({ ...r, tags: tagsBy.get(r.id) ?? [], head: heads.has(r.id) })));
       return 0;
     }
     if (rows.length === 0) {
@@ -25,7 +27,7 @@ export async function runLog(ctx: CliContext, argv: string[]): Promise<number> {
     for (const r of rows) {
       const tags = tagsBy.get(r.id);
       const metrics = Object.entries(r.metrics).map(([k, v]) => `${k}=${v}`).join(' ');
-      ctx.out(`${r.id}  ${r.run}@${r.step}  ${r.createdAt.replace('T', ' ').slice(0, 19)}  ${formatBytes(r.bytes)}${tags ? `  (${tags.join(', ')})` : ''}${metrics ? `  ${metrics}` : ''}${r.message ? `  ${r.message}` : ''}`);
+      ctx.out(`${r.id}  ${r.run}@${r.step}${heads.has(r.id) ? ' [head]' : ''}  ${r.createdAt.replace('T', ' ').slice(0, 19)}  ${formatBytes(r.bytes)}${tags ? `  (${tags.join(', ')})` : ''}${metrics ? `  ${metrics}` : ''}${r.message ? `  ${r.message}` : ''}`);
     }
     return 0;
   } finally {
