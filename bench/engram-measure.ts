@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Repository, type SnapshotManifest } from '../src/index.ts';
 import { dropPageCache } from './cold-cache.ts';
 import { saveTensors, slotBytes, tensorHashes, type TensorSet } from './tensor-set.ts';
+import { syncDisks } from './warm-memory.ts';
 
 /** Bytes of every object in the repository (chunks, manifests, refs, config). */
 export async function storedBytes(repo: Repository): Promise<number> {
@@ -24,6 +25,7 @@ export interface SaveMeasure {
 /** Saves `set` as run@step (parent: the given snapshot, else the run's latest) and measures it. */
 export async function saveMeasured(repo: Repository, set: TensorSet, run: string, step: number, parent?: string | null): Promise<SaveMeasure> {
   const before = await storedBytes(repo);
+  syncDisks();
   const t0 = performance.now();
   const snap = await repo.save({ run, step, tensors: saveTensors(set), ...(parent !== undefined ? { parent } : {}) });
   const seconds = (performance.now() - t0) / 1000;
@@ -39,7 +41,7 @@ export interface RestoreMeasure {
 
 /**
  * Restores snapshot `ref` of the repository at `path` through a fresh handle after dropping the
- * page cache, tensor by tensor into `into` (laid out like `set`, touched before timing), then
+ * page cache, with `snapshot.tensors` into `into` (laid out like `set`, touched before timing), then
  * compares every tensor's SHA-256 with `set`'s (`expected` when precomputed).
  */
 export async function restoreMeasured(path: string, ref: string, set: TensorSet, into: Uint8Array, expected?: Record<string, string>): Promise<RestoreMeasure> {
@@ -49,7 +51,8 @@ export async function restoreMeasured(path: string, ref: string, set: TensorSet,
   const t0 = performance.now();
   const repo = await Repository.open(path);
   const snap = await repo.snapshot(ref);
-  for (const s of set.slots) await snap.tensor(s.name, { into: slotBytes(out, s) });
+  const slots = new Map(set.slots.map((s) => [s.name, s]));
+  await snap.tensors({ into: (name) => slotBytes(out, slots.get(name)!) });
   const seconds = (performance.now() - t0) / 1000;
   await repo.close();
   const want = expected ?? tensorHashes(set);

@@ -1,7 +1,7 @@
 /**
  * @module runChild: runs one of bench/child-*.ts in its own Node process (so its peak RSS is its
  * own) and parses the JSON line it prints. With a profile directory the child runs under
- * --cpu-prof, for the where-does-the-time-go summaries.
+ * --cpu-prof (profiles in <dir>/<script name>/), for the where-does-the-time-go summaries.
  */
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -12,7 +12,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** Runs bench/<script> with `args`; returns its JSON output. */
 export async function runChild<T>(script: string, args: readonly string[], options: { cpuProfDir?: string } = {}): Promise<T> {
-  const prof = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${script.replace(/\.ts$/, '')}-${Date.now()}.cpuprofile`] : [];
+  // One directory per child: V8 writes one profile per thread (main, codec workers, loader threads).
+  const prof = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(options.cpuProfDir, script.replace(/\.ts$/, ''))}`] : [];
   const { stdout } = await promisify(execFile)(process.execPath, [...prof, '--import', 'tsx', join(HERE, script), ...args], {
     maxBuffer: 16 << 20,
     cwd: join(HERE, '..'),

@@ -1,8 +1,9 @@
 """The torch.save / torch.load baseline of `npm run bench` (driven by bench/baselines/torch.ts).
 
-Reads a bench tensor set (<src>.json index + <src>.bin raw bytes) into one torch tensor per entry,
-then times only torch.save into <out> plus flush, fsync of the file and of its directory (the
-durability engram gives), drops the file from the page cache, and times torch.load. Prints JSON.
+Usage: torch-save-load.py <src> <out> [reps]. Reads a bench tensor set (<src>.json index +
+<src>.bin raw bytes) into one torch tensor per entry, then `reps` times: times only torch.save
+into <out> plus flush, fsync of the file and of its directory (the durability engram gives),
+drops the file from the page cache, and times torch.load. Prints JSON with per-rep lists.
 Run with Debian's /usr/bin/python3 and python3-torch (`npm run bench:setup`).
 """
 import json
@@ -37,6 +38,7 @@ def drop_cache(path):
 
 def main():
     src, out = sys.argv[1], sys.argv[2]
+    reps = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     with open(src + ".json") as f:
         index = json.load(f)
     tensors = {}
@@ -49,30 +51,40 @@ def main():
             tensors[s["name"]] = torch.frombuffer(buf, dtype=DTYPES[s["dtype"]]).reshape(s["shape"])
             raw += s["byteLength"]
 
-    t0 = time.perf_counter()
-    with open(out, "wb") as f:
-        torch.save(tensors, f)
-        f.flush()
-        os.fsync(f.fileno())
-    dfd = os.open(os.path.dirname(os.path.abspath(out)), os.O_RDONLY)
-    os.fsync(dfd)
-    os.close(dfd)
-    save_s = time.perf_counter() - t0
-    size = os.path.getsize(out)
+    saves, fsyncs, loads, exact, size, method = [], [], [], True, 0, ""
+    for _ in range(reps):
+        os.sync()  # earlier writes' writeback is not this save's cost
+        t0 = time.perf_counter()
+        with open(out, "wb") as f:
+            torch.save(tensors, f)
+            f.flush()
+            t_written = time.perf_counter()
+            os.fsync(f.fileno())
+        dfd = os.open(os.path.dirname(os.path.abspath(out)), os.O_RDONLY)
+        os.fsync(dfd)
+        os.close(dfd)
+        t_saved = time.perf_counter()
+        saves.append(t_saved - t0)
+        fsyncs.append(t_saved - t_written)
+        size = os.path.getsize(out)
 
-    method = drop_cache(out)
-    t0 = time.perf_counter()
-    loaded = torch.load(out)
-    load_s = time.perf_counter() - t0
-    exact = len(loaded) == len(tensors) and all(torch.equal(loaded[k], v) for k, v in tensors.items())
+        method = drop_cache(out)
+        t0 = time.perf_counter()
+        loaded = torch.load(out)
+        loads.append(time.perf_counter() - t0)
+        exact = exact and len(loaded) == len(tensors) and all(torch.equal(loaded[k], v) for k, v in tensors.items())
+        del loaded
+        os.remove(out)
     print(json.dumps({
         "torch": torch.__version__,
         "rawBytes": raw,
         "fileBytes": size,
-        "saveSeconds": save_s,
-        "loadSeconds": load_s,
+        "saveSeconds": saves,
+        "fsyncSeconds": fsyncs,
+        "loadSeconds": loads,
         "coldCache": method,
         "exact": exact,
+        "cpuSeconds": time.process_time(),
     }))
 
 
