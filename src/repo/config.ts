@@ -29,7 +29,7 @@ export interface RepoConfig {
 }
 
 /** Default longest delta chain (see {@link RepoConfig.delta}). */
-export const DEFAULT_MAX_DELTA_DEPTH = 8;
+export const DEFAULT_MAX_DELTA_DEPTH = 4;
 
 /** The delta chain bound a config asks for. */
 export function maxDeltaDepth(config: RepoConfig): number {

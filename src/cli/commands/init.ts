@@ -6,7 +6,7 @@ import { printJson, type CliContext } from '../cli-context.ts';
 export const initHelp = `engram init [--chunk-size BYTES] [--level N] [--max-delta-depth N]
   Creates a repository at --repo (default ./.engram).
   --max-delta-depth N   longest chain of chunks stored as deltas against the previous checkpoint
-                        before a keyframe (default 8; 0 stores every checkpoint whole).`;
+                        before a keyframe (default 4; 0 stores every checkpoint whole).`;
 
 /** Runs `engram init`. */
 export async function runInit(ctx: CliContext, argv: string[]): Promise<number> {
