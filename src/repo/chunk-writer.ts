@@ -66,6 +66,32 @@ export class ChunkWriter {
     return hash;
   }
 
+  /**
+   * Stores a chunk that has no delta base (a tensor new to this lineage): it is hashed on a codec
+   * worker together with its encoding, which takes the main thread's largest cost (SHA-256, about a
+   * second per GiB on one core) off the critical path of a first save. Resolves once the chunk is
+   * scheduled; `onHash` receives its hash before {@link flush} resolves. If the chunk turns out to
+   * exist already, the encoding is dropped and nothing is written.
+   */
+  async addFresh(raw: Uint8Array, width: number, onHash: (hash: string) => void): Promise<void> {
+    await this.#pool.run(async () => {
+      const { hash, encoded } = await CodecPool.shared().hashAndEncode(raw, { width, level: this.#level });
+      onHash(hash);
+      if (this.chunks.has(hash)) return;
+      const known = this.#known.get(hash);
+      if (known) {
+        this.chunks.set(hash, known);
+        return;
+      }
+      this.chunks.set(hash, { size: raw.byteLength, stored: 0 });
+      const key = chunkKey(hash);
+      const existing = await this.#store.head(key);
+      const info = existing ? await this.#describeExisting(key, raw.byteLength, existing.size) : await this.#put(key, raw.byteLength, encoded, undefined);
+      this.chunks.set(hash, info);
+      this.#known.set(hash, info);
+    });
+  }
+
   /** Records that this save uses `hash`, a committed chunk described by `info`, without touching it. */
   reference(hash: string, info: ChunkInfo): void {
     if (!this.chunks.has(hash)) this.chunks.set(hash, info);
@@ -78,14 +104,19 @@ export class ChunkWriter {
     if (existing) return this.#describeExisting(key, raw.byteLength, existing.size);
     const baseBytes = base ? await base.load() : undefined;
     const encoded = await CodecPool.shared().encode(raw, { width, level: this.#level, base: base && baseBytes ? { hash: base.hash, bytes: baseBytes } : undefined });
+    return this.#put(key, raw.byteLength, encoded, base);
+  }
+
+  /** Writes an encoded chunk if absent and describes it (a concurrent writer may have won the race). */
+  async #put(key: string, size: number, encoded: Uint8Array, base: DeltaBase | undefined): Promise<ChunkInfo> {
     const written = await this.#store.put(key, encoded, { ifAbsent: true });
     if (!written) {
       const again = await this.#store.head(key);
-      return this.#describeExisting(key, raw.byteLength, again?.size ?? encoded.byteLength);
+      return this.#describeExisting(key, size, again?.size ?? encoded.byteLength);
     }
     this.storedBytes += encoded.byteLength;
     const header = readChunkHeader(encoded);
-    return header.baseHash && base ? { size: raw.byteLength, stored: encoded.byteLength, base: header.baseHash, depth: base.depth + 1 } : { size: raw.byteLength, stored: encoded.byteLength };
+    return header.baseHash && base ? { size, stored: encoded.byteLength, base: header.baseHash, depth: base.depth + 1 } : { size, stored: encoded.byteLength };
   }
 
   /** An object another save stored: record its base too, so no live chunk ever loses its base. */

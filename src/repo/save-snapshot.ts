@@ -71,8 +71,17 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
     let start = 0;
     const ends = fixed ? fixedBoundaries(bytes.byteLength, config.chunkSize) : fastcdcBoundaries(bytes, config.cdc);
     for (const [i, end] of ends.entries()) {
-      const hash = await writer.add(bytes.subarray(start, end), width, baseOf?.(i, end - start));
-      refs.push({ hash, offset: 0, length: end - start });
+      const piece = bytes.subarray(start, end);
+      const base = baseOf?.(i, end - start);
+      if (base) {
+        // A chunk with a counterpart in the parent is often unchanged: hash it here first, so an
+        // unchanged chunk costs a hash and nothing else.
+        refs.push({ hash: await writer.add(piece, width, base), offset: 0, length: end - start });
+      } else {
+        const ref = { hash: '', offset: 0, length: end - start };
+        refs.push(ref);
+        await writer.addFresh(piece, width, (h) => void (ref.hash = h));
+      }
       progress(end - start);
       start = end;
     }

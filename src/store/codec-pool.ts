@@ -11,15 +11,16 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EngramError, type ErrorCode } from '../errors/index.ts';
 import { decodeChunk, encodeChunk } from './chunk-codec.ts';
+import { sha256Hex } from './hash.ts';
 
 /** A request to a codec worker. */
 export type CodecRequest =
-  | { readonly op: 'encode'; readonly id: number; readonly raw: Uint8Array; readonly width: number; readonly level: number; readonly base?: { readonly hash: string; readonly bytes: Uint8Array } }
+  | { readonly op: 'encode'; readonly id: number; readonly raw: Uint8Array; readonly width: number; readonly level: number; readonly base?: { readonly hash: string; readonly bytes: Uint8Array }; readonly hash?: boolean }
   | { readonly op: 'decode'; readonly id: number; readonly encoded: Uint8Array; readonly expectedHash?: string; readonly base?: { readonly hash: string; readonly bytes: Uint8Array } };
 
 /** A codec worker's reply. */
 export type CodecReply =
-  | { readonly id: number; readonly ok: true; readonly bytes: Uint8Array; readonly spare?: ArrayBuffer }
+  | { readonly id: number; readonly ok: true; readonly bytes: Uint8Array; readonly spare?: ArrayBuffer; readonly hash?: string }
   | { readonly id: number; readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string; readonly data: Record<string, unknown> } };
 
 /** Recycled input buffers kept at most. */
@@ -40,7 +41,7 @@ export class CodecPool {
   static #shared: CodecPool | undefined;
   readonly #size: number;
   readonly #slots: Slot[] = [];
-  readonly #pending = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: unknown) => void; slot: Slot }>();
+  readonly #pending = new Map<number, { resolve: (r: { bytes: Uint8Array; hash?: string }) => void; reject: (e: unknown) => void; slot: Slot }>();
   /**
    * Input buffers the workers sent back, reused for the next copies: memory touched for the first
    * time is slow (page faults), so a save recycles a few chunk-sized buffers instead of allocating
@@ -66,7 +67,17 @@ export class CodecPool {
     const slot = raw.byteLength < INLINE_BELOW ? undefined : this.#slot();
     if (!slot) return encodeChunk(raw, options);
     const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: this.#copy(raw), width: options.width, level: options.level, base: options.base && { hash: options.base.hash, bytes: options.base.bytes.slice() } };
-    return this.#send(slot, req, [req.raw.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])]);
+    return (await this.#send(slot, req, [req.raw.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])])).bytes;
+  }
+
+  /** SHA-256 of `raw` and its {@link encodeChunk} encoding (no delta base), both on a worker. */
+  async hashAndEncode(raw: Uint8Array, options: { width: number; level: number }): Promise<{ hash: string; encoded: Uint8Array }> {
+    const slot = raw.byteLength < INLINE_BELOW ? undefined : this.#slot();
+    if (!slot) return { hash: sha256Hex(raw), encoded: await encodeChunk(raw, options) };
+    const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: this.#copy(raw), width: options.width, level: options.level, hash: true };
+    const reply = await this.#send(slot, req, [req.raw.buffer as ArrayBuffer]);
+    if (reply.hash === undefined) throw new EngramError('IOError', 'codec worker did not return a hash');
+    return { hash: reply.hash, encoded: reply.bytes };
   }
 
   /**
@@ -82,7 +93,7 @@ export class CodecPool {
     }
     const own = encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength && !(encoded.buffer instanceof SharedArrayBuffer) ? encoded : encoded.slice();
     const req: CodecRequest = { op: 'decode', id: this.#nextId++, encoded: own, expectedHash: options.expectedHash, base: base && { hash: base.hash, bytes: base.bytes.slice() } };
-    return this.#send(slot, req, [own.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])]);
+    return (await this.#send(slot, req, [own.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])])).bytes;
   }
 
   /** A transferable copy of `data`, in a recycled buffer when one is large enough. */
@@ -130,7 +141,7 @@ export class CodecPool {
       this.#pending.delete(reply.id);
       this.#done(slot);
       if (reply.ok && reply.spare && this.#spares.length < MAX_SPARES) this.#spares.push(reply.spare);
-      if (reply.ok) p.resolve(reply.bytes);
+      if (reply.ok) p.resolve({ bytes: reply.bytes, hash: reply.hash });
       else p.reject(new EngramError(reply.error.code, reply.error.message, reply.error.data));
     });
     worker.on('error', (e) => this.#fail(slot, e));
@@ -141,8 +152,8 @@ export class CodecPool {
     return slot;
   }
 
-  #send(slot: Slot, req: CodecRequest, transfer: ArrayBuffer[]): Promise<Uint8Array> {
-    return new Promise<Uint8Array>((resolve, reject) => {
+  #send(slot: Slot, req: CodecRequest, transfer: ArrayBuffer[]): Promise<{ bytes: Uint8Array; hash?: string }> {
+    return new Promise<{ bytes: Uint8Array; hash?: string }>((resolve, reject) => {
       this.#pending.set(req.id, { resolve, reject, slot });
       // A worker with work in hand keeps the process alive until it answers.
       if (slot.busy++ === 0) slot.worker.ref();

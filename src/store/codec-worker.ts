@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { EngramError } from '../errors/index.ts';
 import { decodeChunk, encodeChunk } from './chunk-codec.ts';
+import { sha256Hex } from './hash.ts';
 import type { CodecReply, CodecRequest } from './codec-pool.ts';
 
 const port = parentPort;
@@ -27,10 +28,12 @@ port.on('message', (req: CodecRequest) => {
 async function handle(req: CodecRequest): Promise<CodecReply> {
   if (req.op === 'encode') {
     const base = req.base ? { hash: req.base.hash, bytes: req.base.bytes } : undefined;
+    // Hash first: encoding does not change the input, but the hash must be of exactly these bytes.
+    const hash = req.hash ? sha256Hex(req.raw) : undefined;
     const bytes = await encodeChunk(req.raw, { width: req.width, level: req.level, base });
     // The input buffer goes back to the pool for the next chunk; the encoding never aliases it
     // (encodeChunk always writes a new object).
-    return { id: req.id, ok: true, bytes, spare: req.raw.buffer as ArrayBuffer };
+    return { id: req.id, ok: true, bytes, spare: req.raw.buffer as ArrayBuffer, hash };
   }
   const bytes = await decodeChunk(req.encoded, {
     expectedHash: req.expectedHash,

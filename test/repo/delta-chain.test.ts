@@ -57,6 +57,27 @@ describe('delta chains', () => {
     assert.equal((await fresh.verify()).ok, true);
   });
 
+  test('a first save stores repeated chunks once, within a tensor and across tensors', async () => {
+    const store = new CountingStore(new MemoryStore());
+    const repo = await Repository.init('memory://', { store, chunkSize: 256 * KiB });
+    const block = gaussian(64 * KiB, 5);
+    const repeated = new Float32Array(4 * 64 * KiB);
+    for (let i = 0; i < 4; i++) repeated.set(block, i * 64 * KiB);
+    const snap = await repo.save({
+      run: 'dup',
+      tensors: { 'a': Tensor.fromFloat32(repeated, [4, 64 * KiB]), 'b': Tensor.fromFloat32(repeated.slice(), [4, 64 * KiB]) },
+    });
+    const m = await repo.manifest(snap.id);
+    const hashes = [...m.tensors['a']!.chunks, ...m.tensors['b']!.chunks].map((r) => r.hash);
+    assert.equal(hashes.length, 8);
+    assert.equal(new Set(hashes).size, 1, 'eight identical chunks are one object');
+    assert.equal(store.puts.filter((k) => k.startsWith('chunks/')).length, 1);
+    for (const name of ['a', 'b']) {
+      const back = await (await repo.snapshot(snap.id)).tensor(name);
+      assert.ok(Buffer.from(back.data).equals(Buffer.from(repeated.buffer)));
+    }
+  });
+
   test('maxDeltaDepth 0 stores keyframes only', async () => {
     const repo = await Repository.init('memory://', { store: new MemoryStore(), chunkSize: 64 * KiB, maxDeltaDepth: 0 });
     await repo.save({ run: 'r', tensors: checkpoint(1) });
