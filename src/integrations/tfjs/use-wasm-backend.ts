@@ -39,14 +39,32 @@ export async function useWasmBackend(): Promise<WasmBackendInfo> {
   for (const path of Object.values(wasmPaths)) {
     if (!existsSync(path)) throw new EngramError('NotFound', `the TF.js wasm binary ${path} is missing; reinstall @tensorflow/tfjs-backend-wasm`, { path });
   }
-  // The backend registers itself with TF.js on import, so it is imported only when asked for.
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  if (tf.getBackend() !== 'wasm') {
-    // Paths must be set before the backend first initialises (tf.findBackend would start that);
-    // after a successful start they are never read again, so setting them twice is harmless.
-    wasm.setWasmPaths(wasmPaths, false);
-    if (!(await tf.setBackend('wasm'))) throw new EngramError('Unsupported', 'the TF.js wasm backend did not start');
+  const before = { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
+  try {
+    // The backend registers itself with TF.js on import, so it is imported only when asked for.
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    if (tf.getBackend() !== 'wasm') {
+      // Paths must be set before the backend first initialises (tf.findBackend would start that);
+      // after a successful start they are never read again, so setting them twice is harmless.
+      wasm.setWasmPaths(wasmPaths, false);
+      if (!(await tf.setBackend('wasm'))) throw new EngramError('Unsupported', 'the TF.js wasm backend did not start');
+    }
+    await tf.ready();
+  } finally {
+    removeEmscriptenHandlers(before);
   }
-  await tf.ready();
   return { backend: tf.getBackend(), wasmPaths };
+}
+
+/**
+ * The backend's Emscripten module, when it starts in Node, adds process listeners that rethrow every
+ * uncaught exception and unhandled rejection (they exist for Emscripten's own `exit()`, which TF.js
+ * never calls). Rethrowing from a listener makes any error of the host program exit with status 7
+ * and print the throwing line — the whole minified module — instead of the error. TF.js removes
+ * them only on `dispose()`; this removes them as soon as the backend has started: every listener
+ * added while it started (a listener the host adds in those few milliseconds would go too).
+ */
+function removeEmscriptenHandlers(before: { readonly uncaughtException: readonly unknown[]; readonly unhandledRejection: readonly unknown[] }): void {
+  for (const l of process.listeners('uncaughtException')) if (!before.uncaughtException.includes(l)) process.removeListener('uncaughtException', l);
+  for (const l of process.listeners('unhandledRejection')) if (!before.unhandledRejection.includes(l)) process.removeListener('unhandledRejection', l);
 }

@@ -1,0 +1,146 @@
+/**
+ * @module `npm run bench:train`: what checkpointing costs a training loop. Trains the demo's
+ * TensorFlow.js digits classifier (demo/digits-trainer.ts, wasm backend) for a fixed number of
+ * steps without checkpoints, and the same steps with a CheckpointManager saving the full training
+ * state asynchronously every 10 steps (ENGRAM_BENCH_EVERY=N for another interval) into a temporary fs repository (durable: every commit is
+ * fsynced). The two alternate in one process, three times each (the order flips every trial, so a
+ * drift in machine speed hits both); the medians give steps/s and the overhead against the target
+ * of at most 5%. Timing covers the steps, the state captures and the wait for the last commit
+ * (`manager.close()`), not model construction. Exit status 0 whatever the verdict: a benchmark
+ * reports, tests decide.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { DEMO_CONFIG, DigitsTrainer } from '../demo/digits-trainer.ts';
+import { useWasmBackend } from '../src/integrations/tfjs/index.ts';
+import { Repository } from '../src/repo/index.ts';
+import { CheckpointManager } from '../src/train/index.ts';
+
+const STEPS = 1000;
+/** Steps between checkpoints: 10 is the claim; ENGRAM_BENCH_EVERY=N shows where the overhead goes. */
+const EVERY = Number(process.env.ENGRAM_BENCH_EVERY ?? 10);
+const TRIALS = 3;
+const TARGET = 5;
+if (!Number.isSafeInteger(EVERY) || EVERY < 1) throw new Error(`ENGRAM_BENCH_EVERY must be a positive integer, got ${process.env.ENGRAM_BENCH_EVERY}`);
+
+interface ArmResult {
+  readonly seconds: number;
+  readonly checkpoints: number;
+  readonly backpressure: number;
+  readonly stagedBytes: number;
+  /** Mean time from staged to committed, in ms. */
+  readonly commitMs: number;
+}
+
+async function plain(steps: number): Promise<ArmResult> {
+  const trainer = DigitsTrainer.create(DEMO_CONFIG);
+  const t0 = performance.now();
+  while (trainer.step < steps) await trainer.trainStep();
+  const seconds = (performance.now() - t0) / 1000;
+  trainer.dispose();
+  return { seconds, checkpoints: 0, backpressure: 0, stagedBytes: 0, commitMs: 0 };
+}
+
+async function checkpointed(steps: number, dir: string): Promise<ArmResult> {
+  const repo = await Repository.init(dir);
+  let checkpoints = 0;
+  let backpressure = 0;
+  let stagedBytes = 0;
+  let commitTotal = 0;
+  const stagedAt = new Map<number, number>();
+  const manager = new CheckpointManager(repo, {
+    run: 'digits', policies: { kind: 'every-steps', n: EVERY },
+    onEvent: (e) => {
+      if (e.type === 'staged') {
+        stagedAt.set(e.step, performance.now());
+        stagedBytes = e.bytes;
+      } else if (e.type === 'committed') {
+        checkpoints++;
+        commitTotal += performance.now() - (stagedAt.get(e.step) ?? performance.now());
+      } else if (e.type === 'backpressure') {
+        backpressure++;
+      }
+    },
+  });
+  const trainer = DigitsTrainer.create(DEMO_CONFIG);
+  const t0 = performance.now();
+  while (trainer.step < steps) {
+    const loss = await trainer.trainStep();
+    if (trainer.step % EVERY === 0) await manager.save(trainer.step, await trainer.captureState(), { metrics: { loss } });
+  }
+  await manager.close();
+  const seconds = (performance.now() - t0) / 1000;
+  trainer.dispose();
+  await repo.close();
+  return { seconds, checkpoints, backpressure, stagedBytes, commitMs: commitTotal / Math.max(checkpoints, 1) };
+}
+
+/**
+ * Context for the verdict: one commit of the same state with no training around it — its wall time
+ * and how long it keeps the main thread (which the training loop shares) busy.
+ */
+async function commitAlone(dir: string): Promise<{ wallMs: number; mainThreadMs: number }> {
+  const repo = await Repository.init(dir);
+  const manager = new CheckpointManager(repo, { run: 'digits', async: false });
+  const trainer = DigitsTrainer.create(DEMO_CONFIG);
+  const states = [];
+  for (let i = 0; i < 20; i++) {
+    for (let k = 0; k < EVERY; k++) await trainer.trainStep();
+    states.push({ step: trainer.step, state: await trainer.captureState() });
+  }
+  const wall: number[] = [];
+  const busy: number[] = [];
+  for (const { step, state } of states) {
+    const elu = performance.eventLoopUtilization();
+    const t0 = performance.now();
+    await manager.save(step, state);
+    wall.push(performance.now() - t0);
+    busy.push(performance.eventLoopUtilization(elu).active);
+  }
+  await manager.close();
+  trainer.dispose();
+  await repo.close();
+  return { wallMs: median(wall), mainThreadMs: median(busy) };
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rate = (r: ArmResult, steps: number): string => `${(steps / r.seconds).toFixed(0)} steps/s`;
+
+await useWasmBackend();
+const work = await mkdtemp(join(tmpdir(), 'engram-train-overhead-'));
+try {
+  process.stdout.write(`train-overhead: demo digits model (${DEMO_CONFIG.hidden.join('-')} MLP, Adam, batch ${DEMO_CONFIG.batch}) on TF.js ${tf.version.tfjs} ${tf.getBackend()}, ` +
+    `${STEPS} steps per run, async checkpoint every ${EVERY} steps into a durable fs repository in ${tmpdir()}\n`);
+  // Warm-up: the wasm kernels, the codec and the repository code paths, untimed.
+  await plain(100);
+  await checkpointed(100, join(work, 'warmup'));
+
+  const base: ArmResult[] = [];
+  const ckpt: ArmResult[] = [];
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const arms = [
+      async () => base.push(await plain(STEPS)),
+      async () => ckpt.push(await checkpointed(STEPS, join(work, `trial-${trial}`))),
+    ];
+    if (trial % 2 === 1) arms.reverse();
+    for (const arm of arms) await arm();
+    const b = base[trial]!;
+    const c = ckpt[trial]!;
+    process.stdout.write(`trial ${trial + 1}: no checkpoints ${rate(b, STEPS)} (${b.seconds.toFixed(2)} s)   ` +
+      `checkpoints ${rate(c, STEPS)} (${c.seconds.toFixed(2)} s; ${c.checkpoints} commits of ${(c.stagedBytes / 1024).toFixed(0)} KiB, ` +
+      `${c.commitMs.toFixed(1)} ms staged→committed, ${c.backpressure} backpressure waits)\n`);
+  }
+  const b = median(base.map((r) => r.seconds));
+  const c = median(ckpt.map((r) => r.seconds));
+  const overhead = (c / b - 1) * 100;
+  process.stdout.write(`\nmedian of ${TRIALS}: no checkpoints ${(STEPS / b).toFixed(0)} steps/s, checkpoint every ${EVERY} steps ${(STEPS / c).toFixed(0)} steps/s\n`);
+  process.stdout.write(`overhead ${overhead.toFixed(1)}% (target ≤ ${TARGET}%): ${overhead <= TARGET ? 'PASS' : 'FAIL'}\n`);
+  const alone = await commitAlone(join(work, 'alone'));
+  const stepMs = (1000 * b) / STEPS;
+  process.stdout.write(`context: a commit with no training around it takes ${alone.wallMs.toFixed(1)} ms, ${alone.mainThreadMs.toFixed(1)} ms of it on the main thread; ` +
+    `${EVERY} training steps take ${(EVERY * stepMs).toFixed(1)} ms\n`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
