@@ -1,11 +1,13 @@
 /** @module Reads any file: picks the format from its magic bytes and name. */
 import { isEngramError } from '../errors/index.ts';
 import type { ByteSource } from './byte-source.ts';
+import { GGUF_MAGIC, readGguf } from './gguf/read-gguf.ts';
 import type { IngestedFile } from './ingested-file.ts';
 import { NPY_MAGIC } from './npy-header.ts';
 import { readNpy } from './read-npy.ts';
 import { readNpz } from './read-npz.ts';
 import { readOpaque } from './read-opaque.ts';
+import { detectPytorch, readPytorch } from './read-pytorch.ts';
 import { readSafetensors } from './read-safetensors.ts';
 
 /** True for a FormatError that means "valid, but not something engram holds as tensors". */
@@ -24,7 +26,7 @@ async function orOpaque(src: ByteSource, reader: (s: ByteSource) => Promise<Inge
 }
 
 /**
- * Reads a file in whichever format it is: .npy by magic, .npz by zip magic and name, .safetensors
+ * Reads a file in whichever format it is: .npy and GGUF by magic, .npz by zip magic and name, .safetensors
  * by name, anything else opaque. An .npy or .npz that is valid but holds what engram cannot
  * represent (object, string, struct or complex arrays; an unknown .npy version; encrypted or
  * non-deflate zip members) is kept opaque; any other malformation is a `FormatError`.
@@ -39,6 +41,9 @@ export async function readTensorFile(src: ByteSource): Promise<IngestedFile> {
   if (NPY_MAGIC.every((b, i) => head[i] === b)) return orOpaque(src, readNpy);
   const zip = head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6));
   if (zip && lower.endsWith('.npz')) return orOpaque(src, readNpz);
+  if (GGUF_MAGIC.every((b, i) => head[i] === b)) return orOpaque(src, readGguf);
+  // PyTorch by content, whatever the extension (.pt, .pth, .bin, .ckpt): a zip with data.pkl or the legacy magic.
+  if ((await detectPytorch(src)) !== undefined) return orOpaque(src, readPytorch);
   if (lower.endsWith('.safetensors')) return readSafetensors(src);
   return readOpaque(src);
 }

@@ -3,7 +3,7 @@
  * snapshots, resolves refs, moves tags, verifies and reports storage figures.
  */
 import { EngramError, isEngramError } from '../errors/index.ts';
-import type { ObjectStore } from '../store/index.ts';
+import { FsStore, type ObjectStore } from '../store/index.ts';
 import { hashOfChunkKey } from './chunk-key.ts';
 import { ChunkReader } from './chunk-reader.ts';
 import { defaultConfig, validateConfig, type RepoConfig, type RepoConfigOptions } from './config.ts';
@@ -141,6 +141,11 @@ export class Repository {
       throw new EngramError('IntegrityMismatch', `config.json of ${store.location} is not valid JSON`, { location: store.location }, { cause: e });
     }
     return new Repository(store, validateConfig(parsed), options);
+  }
+
+  /** The directory of a repository on the local file system, or undefined for other stores. */
+  get localDirectory(): string | undefined {
+    return this.store instanceof FsStore ? this.store.location : undefined;
   }
 
   /** Closes the underlying store. */

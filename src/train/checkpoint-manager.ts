@@ -22,6 +22,8 @@ import type { CheckpointEvent } from './checkpoint-event.ts';
 import { guardPromotion, type PromotionFinding, type PromotionGuardOptions } from './promotion-guard.ts';
 import { checkSavePolicies, decideSave, type SavePolicy } from './save-policy.ts';
 import { StagingPool } from './staging-pool.ts';
+import { tagBest } from './tag-best.ts';
+import { CommitThread } from './commit-thread.ts';
 import { encodeTrainingState, readTrainingState, type EncodedTrainingState, type RestoreInto } from './training-snapshot.ts';
 import type { RestoredTrainingState, TrainingState } from './training-state.ts';
 
@@ -49,6 +51,12 @@ export interface CheckpointManagerOptions {
   readonly maxInFlight?: number;
   /** Two-stage asynchronous saves (default true); false makes `save()` resolve only once committed. */
   readonly async?: boolean;
+  /**
+   * Commit asynchronous saves on a thread of their own (default: true for a repository in a local
+   * directory). A training loop that rarely yields to the event loop would otherwise starve the
+   * commit, which is a long chain of asynchronous I/O steps; see commit-thread.ts.
+   */
+  readonly commitThread?: boolean;
   /** Move a tag onto each new best checkpoint by a metric. */
   readonly best?: BestTagOptions;
   /** Receives every event, including `error` for a failed background save. */
@@ -156,7 +164,8 @@ export class CheckpointManager {
   readonly #best: BestTagOptions | undefined;
   readonly #onEvent: ((event: CheckpointEvent) => void) | undefined;
   readonly #clock: Clock;
-  readonly #pool = new StagingPool();
+  readonly #pool: StagingPool;
+  readonly #thread: CommitThread | undefined;
   #inFlight: InFlight[] = [];
   /** Commits run one after another on this chain, so lineage follows save order. */
   #chain: Promise<void> = Promise.resolve();
@@ -183,6 +192,11 @@ export class CheckpointManager {
     if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1) throw new EngramError('InvalidArgument', `maxInFlight must be a positive integer, got ${maxInFlight}`, { maxInFlight });
     this.#maxInFlight = maxInFlight;
     this.#async = options.async ?? true;
+    const dir = repo.localDirectory;
+    const threaded = this.#async && dir !== undefined && (options.commitThread ?? true);
+    this.#thread = threaded ? new CommitThread(dir) : undefined;
+    // Staged buffers are shared with the commit thread rather than copied to it.
+    this.#pool = new StagingPool(threaded);
     if (options.best && options.best.metric === '') throw new EngramError('InvalidArgument', 'best needs a metric name');
     this.#best = options.best;
     this.#onEvent = options.onEvent;
@@ -287,6 +301,7 @@ export class CheckpointManager {
     this.#closed = true;
     await this.#drain();
     this.#stopPreemption?.();
+    await this.#thread?.close();
     this.#throwPending();
   }
 
@@ -450,6 +465,7 @@ export class CheckpointManager {
   }
 
   async #commit(step: number, encoded: EncodedTrainingState, options: SaveCheckpointOptions): Promise<Snapshot> {
+    if (this.#thread) return this.#commitOnThread(this.#thread, step, encoded, options);
     const snap = await this.repo.save({
       run: this.run, step, parent: this.#parent,
       tensors: encoded.tensors, blobs: encoded.blobs,
@@ -469,27 +485,31 @@ export class CheckpointManager {
     return snap;
   }
 
+  /** {@link #commit} on the commit thread: the same save, best tag and retention, reported the same way. */
+  async #commitOnThread(thread: CommitThread, step: number, encoded: EncodedTrainingState, options: SaveCheckpointOptions): Promise<Snapshot> {
+    const reply = await thread.commit({
+      save: {
+        run: this.run, step, parent: this.#parent ?? undefined,
+        tensors: encoded.tensors, blobs: encoded.blobs,
+        meta: { ...(options.meta ?? {}), ...encoded.meta },
+        metrics: options.metrics ?? {}, message: options.message ?? '',
+        ...(options.tags ? { tags: options.tags } : {}),
+      },
+      ...(this.#best ? { best: this.#best } : {}),
+      retention: this.#retention,
+    });
+    this.#parent = reply.snapshot;
+    this.#lastCommitted = { id: reply.snapshot, step };
+    this.#emit({ type: 'committed', step, snapshot: reply.snapshot, parent: reply.parent });
+    if (reply.best) this.#emit(reply.best);
+    if (reply.forgotten.length > 0) this.#emit({ type: 'retention', step, forgotten: reply.forgotten });
+    return this.repo.snapshot(reply.snapshot);
+  }
+
   async #tagBest(snap: Snapshot): Promise<void> {
-    const best = this.#best;
-    if (!best) return;
-    const value = snap.metrics[best.metric];
-    if (typeof value !== 'number' || !Number.isFinite(value)) return;
-    const tag = best.tag ?? 'best';
-    const mode = best.mode ?? defaultMetricMode(best.metric);
-    const currentId = await this.repo.refs.resolve(tag);
-    let previous: { snapshot: string; value: number | null } | null = null;
-    if (currentId !== undefined) {
-      try {
-        const v = (await this.repo.manifest(currentId)).metrics[best.metric];
-        previous = { snapshot: currentId, value: typeof v === 'number' && Number.isFinite(v) ? v : null };
-      } catch (e) {
-        if (!isEngramError(e, 'NotFound')) throw e;
-      }
-    }
-    const better = previous === null || previous.value === null || (mode === 'min' ? value < previous.value : value > previous.value);
-    if (!better) return;
-    await this.repo.tag(tag, snap.id, `best ${best.metric}=${value} (${mode}) at ${this.run}@${snap.step}`);
-    this.#emit({ type: 'best', step: snap.step, snapshot: snap.id, tag, metric: best.metric, value, previous });
+    if (!this.#best) return;
+    const event = await tagBest(this.repo, this.run, snap, this.#best);
+    if (event) this.#emit(event);
   }
 
   /** Waits until nothing is in flight (failures stay pending for the next call to report). */

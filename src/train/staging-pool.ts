@@ -9,8 +9,15 @@
 /** The buffers of one staged save. */
 export class StagingSet {
   readonly #buffers = new Map<string, Uint8Array>();
+  readonly #shared: boolean;
+
   /** Bytes newly allocated by the last {@link begin}…copies (0 once the shapes are steady). */
   allocatedBytes = 0;
+
+  /** `shared`: back the buffers with SharedArrayBuffers, so another thread can read them in place. */
+  constructor(shared = false) {
+    this.#shared = shared;
+  }
 
   /** Starts a new staging into this set. */
   begin(): void {
@@ -21,7 +28,7 @@ export class StagingSet {
   copy(name: string, data: Uint8Array): Uint8Array {
     let buf = this.#buffers.get(name);
     if (!buf || buf.byteLength !== data.byteLength) {
-      buf = new Uint8Array(data.byteLength);
+      buf = new Uint8Array(this.#shared ? new SharedArrayBuffer(data.byteLength) : new ArrayBuffer(data.byteLength));
       this.#buffers.set(name, buf);
       this.allocatedBytes += data.byteLength;
     }
@@ -38,10 +45,16 @@ export class StagingSet {
 /** A pool of staging sets. */
 export class StagingPool {
   readonly #free: StagingSet[] = [];
+  readonly #shared: boolean;
+
+  /** `shared`: sets allocate SharedArrayBuffers (see {@link StagingSet}). */
+  constructor(shared = false) {
+    this.#shared = shared;
+  }
 
   /** A set to stage into: a free one if any, else a new one. */
   acquire(): StagingSet {
-    const set = this.#free.pop() ?? new StagingSet();
+    const set = this.#free.pop() ?? new StagingSet(this.#shared);
     set.begin();
     return set;
   }
