@@ -50,7 +50,9 @@ const realSleep = (ms: number): Promise<void> => new Promise((res) => setTimeout
 export async function beginSave(store: ObjectStore, clock: Clock, options: BeginSaveOptions = {}): Promise<SaveIntent> {
   const id = newId(clock);
   const started = clock.now();
-  if (!(await store.put(intentKey(id), ownerRecord(started), { ifAbsent: true }))) {
+  // Not durable: an intent only has to be visible to a GC in another process; a crash of the
+  // machine ends the save it announces as well.
+  if (!(await store.put(intentKey(id), ownerRecord(started), { ifAbsent: true, durable: false }))) {
     throw new EngramError('Conflict', `save intent ${id} already exists`, { save: id });
   }
   const intent = new LiveIntent(store, clock, id, started);
@@ -121,7 +123,7 @@ class LiveIntent implements SaveIntent {
     const key = beatKey(this.id, newId(this.#clock));
     this.#beating = (async () => {
       try {
-        await this.#store.put(key, beatRecord(start), { ifAbsent: true });
+        await this.#store.put(key, beatRecord(start), { ifAbsent: true, durable: false });
       } catch {
         return; // the gap keeps growing; assertLive notices when it matters
       }

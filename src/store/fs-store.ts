@@ -81,14 +81,15 @@ export class FsStore implements ObjectStore {
     const path = this.#path(key);
     const dir = dirname(path);
     if (options.ifAbsent && (await this.#exists(path))) return false;
-    await this.#ensureDir(dir);
+    const durable = options.durable ?? true;
+    await this.#ensureDir(dir, durable);
     const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
       const fh = await open(tmp, 'wx');
       try {
         let off = 0;
         while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off)).bytesWritten;
-        await fh.sync();
+        if (durable) await fh.sync();
       } finally {
         await fh.close();
       }
@@ -104,7 +105,7 @@ export class FsStore implements ObjectStore {
       } else {
         await rename(tmp, path);
       }
-      if (written) await fsyncDir(dir);
+      if (written && durable) await fsyncDir(dir);
       return written;
     } catch (e) {
       await rm(tmp, { force: true });
@@ -123,14 +124,14 @@ export class FsStore implements ObjectStore {
   }
 
   /** Creates `dir` if needed and makes each new directory entry durable. */
-  async #ensureDir(dir: string): Promise<void> {
+  async #ensureDir(dir: string, durable = true): Promise<void> {
     let first: string | undefined;
     try {
       first = await mkdir(dir, { recursive: true });
     } catch (e) {
       throw ioError(e, 'cannot create directory', dir);
     }
-    if (first === undefined) return;
+    if (first === undefined || !durable) return;
     // Every directory from `first` down to `dir` is new: fsync each one's parent.
     for (let d = dir; ; d = dirname(d)) {
       await fsyncDir(dirname(d));

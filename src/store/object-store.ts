@@ -20,6 +20,12 @@ export interface PutOptions {
    * and the write are one atomic step, so two racing writers never both win.
    */
   readonly ifAbsent?: boolean;
+  /**
+   * false: the object must be visible to every reader at once, but need not survive a crash of the
+   * machine — for advisory records that die with their writer anyway (a save's intent). Saves an
+   * fsync or two per record on `fs`; backends that are always durable ignore it. Default true.
+   */
+  readonly durable?: boolean;
 }
 
 /** A byte range of {@link ObjectStore.get}: `length` bytes from `offset`. */

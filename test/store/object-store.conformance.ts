@@ -43,6 +43,13 @@ export function runObjectStoreConformance(name: string, factory: StoreFactory): 
       assert.deepEqual(await s.get('a/b/c'), bytes(1, 2, 3, 4, 5));
     });
 
+    withStore('a non-durable put is visible at once and keeps if-absent semantics', async (s) => {
+      assert.equal(await s.put('staging/x/intent.json', bytes(7, 8), { ifAbsent: true, durable: false }), true);
+      assert.deepEqual(await s.get('staging/x/intent.json'), bytes(7, 8));
+      assert.equal(await s.put('staging/x/intent.json', bytes(9), { ifAbsent: true, durable: false }), false);
+      assert.deepEqual(await keys(s, 'staging/'), ['staging/x/intent.json']);
+    });
+
     withStore('empty objects exist and read back empty', async (s) => {
       await s.put('empty', new Uint8Array(0));
       assert.equal((await s.get('empty')).byteLength, 0);
