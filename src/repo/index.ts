@@ -26,3 +26,4 @@ export type { StoreOpener } from './open-store.ts';
 export { restoreFiles, safeJoin, writeFileAtomic } from './restore-files.ts';
 export { newId, systemClock } from './ids.ts';
 export type { Clock } from './ids.ts';
+export { CodecPool } from '../store/index.ts';

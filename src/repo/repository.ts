@@ -211,6 +211,16 @@ export class Repository {
     return new Snapshot(manifest, this.#reader);
   }
 
+  /**
+   * A snapshot handle for a manifest this repository's store already holds, committed by another
+   * handle on it (the checkpoint commit thread passes it back), without reading it again: a training
+   * loop that rarely yields would otherwise wait several turns of its event loop for the read.
+   */
+  adoptSnapshot(manifest: SnapshotManifest): Snapshot {
+    this.#manifests.set(manifest.id, manifest);
+    return new Snapshot(manifest, this.#reader);
+  }
+
   /** Reads one manifest (cached: manifests are immutable). */
   async manifest(id: string): Promise<SnapshotManifest> {
     const hit = this.#manifests.get(id);

@@ -62,6 +62,16 @@ export class CodecPool {
     return CodecPool.#shared;
   }
 
+  /**
+   * Sets the size of this thread's shared pool before its first use; 0 codes everything on the
+   * calling thread. A thread that is itself a background worker (the checkpoint commit thread) uses
+   * 0: more threads than cores only add hand-offs.
+   */
+  static configureShared(size: number): void {
+    if (CodecPool.#shared) throw new EngramError('InvalidArgument', 'the shared codec pool is already in use');
+    CodecPool.#shared = new CodecPool(size);
+  }
+
   /** {@link encodeChunk} on a worker. `raw` is copied; the caller may reuse it once this resolves. */
   async encode(raw: Uint8Array, options: { width: number; level: number; base?: { hash: string; bytes: Uint8Array } }): Promise<Uint8Array> {
     const slot = raw.byteLength < INLINE_BELOW ? undefined : this.#slot();

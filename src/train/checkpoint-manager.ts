@@ -498,12 +498,13 @@ export class CheckpointManager {
       ...(this.#best ? { best: this.#best } : {}),
       retention: this.#retention,
     });
-    this.#parent = reply.snapshot;
-    this.#lastCommitted = { id: reply.snapshot, step };
-    this.#emit({ type: 'committed', step, snapshot: reply.snapshot, parent: reply.parent });
+    const id = reply.manifest.id;
+    this.#parent = id;
+    this.#lastCommitted = { id, step };
+    this.#emit({ type: 'committed', step, snapshot: id, parent: reply.manifest.parent });
     if (reply.best) this.#emit(reply.best);
     if (reply.forgotten.length > 0) this.#emit({ type: 'retention', step, forgotten: reply.forgotten });
-    return this.repo.snapshot(reply.snapshot);
+    return this.repo.adoptSnapshot(reply.manifest);
   }
 
   async #tagBest(snap: Snapshot): Promise<void> {

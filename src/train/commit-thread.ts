@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EngramError, type ErrorCode } from '../errors/index.ts';
-import type { RetentionRule, SaveOptions } from '../repo/index.ts';
+import type { RetentionRule, SaveOptions, SnapshotManifest } from '../repo/index.ts';
 import type { CheckpointEvent } from './checkpoint-event.ts';
 import type { BestTagRule } from './tag-best.ts';
 
@@ -23,7 +23,7 @@ export interface CommitRequest {
 
 /** The commit thread's answer. */
 export type CommitReply =
-  | { readonly id: number; readonly ok: true; readonly snapshot: string; readonly parent: string | null; readonly best?: Extract<CheckpointEvent, { type: 'best' }>; readonly forgotten: readonly string[] }
+  | { readonly id: number; readonly ok: true; readonly manifest: SnapshotManifest; readonly best?: Extract<CheckpointEvent, { type: 'best' }>; readonly forgotten: readonly string[] }
   | { readonly id: number; readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string; readonly data: Record<string, unknown> } };
 
 /** A worker thread holding its own handle on one fs repository. */

@@ -4,12 +4,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EngramError } from '../errors/index.ts';
-import { Repository } from '../repo/index.ts';
+import { CodecPool, Repository } from '../repo/index.ts';
 import type { CommitReply, CommitRequest } from './commit-thread.ts';
 import { tagBest } from './tag-best.ts';
 
 const port = parentPort;
 if (!port) throw new Error('commit-worker.ts must run in a worker thread');
+// This thread is the background already: it codes chunks itself rather than handing them on.
+CodecPool.configureShared(0);
 const repoPromise = Repository.open((workerData as { location: string }).location);
 // Requests arrive one at a time (the manager chains its commits), but a queue keeps it so anyway.
 let chain: Promise<void> = Promise.resolve();
@@ -30,5 +32,5 @@ async function handle(req: CommitRequest): Promise<CommitReply> {
   const snap = await repo.save(req.save);
   const best = req.best ? await tagBest(repo, req.save.run, snap, req.best) : undefined;
   const forgotten = req.retention.length > 0 ? (await repo.forget({ run: req.save.run, rules: req.retention })).forgotten : [];
-  return { id: req.id, ok: true, snapshot: snap.id, parent: snap.parent, ...(best ? { best } : {}), forgotten: [...forgotten] };
+  return { id: req.id, ok: true, manifest: snap.manifest, ...(best ? { best } : {}), forgotten: [...forgotten] };
 }

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Repository } from '../../src/repo/index.ts';
+import { CheckpointManager, readTrainingState, type CheckpointEvent, type TrainingState } from '../../src/train/index.ts';
+
+/** A state whose every value names its step, overwritten in place like a model's buffers. */
+function toyState(buf: Float32Array, step: number): TrainingState {
+  buf.fill(step);
+  return {
+    model: { w: { dtype: 'F32', shape: [buf.length], data: new Uint8Array(buf.buffer) } },
+    optimizer: { step, slots: [] },
+    user: { step },
+  };
+}
+
+test('on a local repository, async saves commit on their own thread, each exactly the state it staged', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'engram-commit-thread-'));
+  try {
+    const repo = await Repository.init(join(dir, 'repo'));
+    const events: CheckpointEvent[] = [];
+    const manager = new CheckpointManager(repo, { run: 'toy', maxInFlight: 2, best: { metric: 'loss' }, retention: [{ kind: 'last', n: 3 }], onEvent: (e) => events.push(e) });
+    const w = new Float32Array(300_000); // 1.2 MB: chunked, so the thread codes and writes real chunks
+    const handles = [];
+    for (let step = 1; step <= 6; step++) {
+      handles.push(await manager.save(step, toyState(w, step), { metrics: { loss: 10 - step } }));
+      // Training goes on at once and overwrites the buffers the save staged.
+      w.fill(-1);
+    }
+    const snaps = await Promise.all(handles.map((h) => h.durable));
+    await manager.close();
+    assert.deepEqual(snaps.map((s) => s?.step), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(events.filter((e) => e.type === 'committed').map((e) => (e as { step: number }).step), [1, 2, 3, 4, 5, 6]);
+    assert.ok(events.some((e) => e.type === 'retention'), 'retention ran on the commit thread');
+    assert.equal(events.filter((e) => e.type === 'best').length, 6);
+
+    const fresh = await Repository.open(join(dir, 'repo'));
+    assert.deepEqual((await fresh.log('toy')).map((s) => s.step), [4, 5, 6]);
+    assert.equal(await fresh.resolve('tag:best'), snaps[5]!.id);
+    for (const s of snaps.slice(3)) {
+      const restored = await readTrainingState(await fresh.snapshot(s!.id));
+      const values = new Float32Array(restored.model['w']!.data.slice().buffer);
+      assert.ok(values.every((v) => v === s!.step), `step ${s!.step} holds another step's values`);
+      assert.equal(restored.step, s!.step);
+    }
+    // Each snapshot's parent is the one committed before it.
+    assert.equal(snaps[5]!.parent, snaps[4]!.id);
+    assert.equal((await fresh.verify()).ok, true);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
