@@ -44,7 +44,12 @@ npm run bench          # all workloads (${Math.round(run.seconds / 60)} minutes 
 npm run bench -- W1 W3 # only some workloads;  --quick: 128 MiB instead of 1 GiB
 npm run -s bench -- --json         # every figure as JSON on stdout (progress stays on stderr)
 npm run bench -- W1 --profile      # the save/restore children under --cpu-prof, with a self-time summary
+npm run bench:train    # checkpoint overhead during real TF.js training (the demo model, async saves every 10 steps)
 \`\`\`
+
+\`npm run bench:train\` (bench/train-overhead.ts) is separate because it trains with TensorFlow.js:
+it prints steps per second without checkpoints and with CheckpointManager saving every 10 steps into
+a durable local repository, in one run, and the overhead against the target of at most 5 %.
 
 Generated workloads (and the W3/W4 training runs, tens of seconds once) are cached in
 \`bench/.cache/\` (git-ignored); delete it to regenerate. Repositories and baseline files go to a
