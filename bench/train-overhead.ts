@@ -18,9 +18,12 @@ import { useWasmBackend } from '../src/integrations/tfjs/index.ts';
 import { Repository } from '../src/repo/index.ts';
 import { CheckpointManager } from '../src/train/index.ts';
 
-const STEPS = 1000;
+/** Training steps per arm; ENGRAM_BENCH_STEPS=N for longer runs, which amortise the commit thread's start-up. */
+const STEPS = Number(process.env.ENGRAM_BENCH_STEPS ?? 4000);
 /** Steps between checkpoints: 10 is the claim; ENGRAM_BENCH_EVERY=N shows where the overhead goes. */
 const EVERY = Number(process.env.ENGRAM_BENCH_EVERY ?? 10);
+/** Saves staged or committing at once (CheckpointManager's maxInFlight). */
+const IN_FLIGHT = Number(process.env.ENGRAM_BENCH_IN_FLIGHT ?? 2);
 const TRIALS = 3;
 const TARGET = 5;
 if (!Number.isSafeInteger(EVERY) || EVERY < 1) throw new Error(`ENGRAM_BENCH_EVERY must be a positive integer, got ${process.env.ENGRAM_BENCH_EVERY}`);
@@ -51,7 +54,7 @@ async function checkpointed(steps: number, dir: string): Promise<ArmResult> {
   let commitTotal = 0;
   const stagedAt = new Map<number, number>();
   const manager = new CheckpointManager(repo, {
-    run: 'digits', policies: { kind: 'every-steps', n: EVERY },
+    run: 'digits', policies: { kind: 'every-steps', n: EVERY }, maxInFlight: IN_FLIGHT,
     onEvent: (e) => {
       if (e.type === 'staged') {
         stagedAt.set(e.step, performance.now());

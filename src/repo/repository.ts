@@ -7,7 +7,7 @@ import { FsStore, type ObjectStore } from '../store/index.ts';
 import { hashOfChunkKey } from './chunk-key.ts';
 import { ChunkReader } from './chunk-reader.ts';
 import { defaultConfig, validateConfig, type RepoConfig, type RepoConfigOptions } from './config.ts';
-import { isIdPrefix, systemClock, type Clock } from './ids.ts';
+import { isId, isIdPrefix, systemClock, type Clock } from './ids.ts';
 import { decodeManifest, logicalBytes, manifestKey, type ChunkInfo, type SnapshotManifest } from './manifest.ts';
 import { openStore } from './open-store.ts';
 import { checkRefName, checkRunName } from './ref-name.ts';
@@ -381,6 +381,9 @@ export class Repository {
   }
 
   async #byIdPrefix(prefix: string): Promise<string | undefined> {
+    // A whole id names at most itself: check that one manifest instead of listing every snapshot
+    // (a training run resolves its parent by id at every save).
+    if (isId(prefix)) return this.#manifests.has(prefix) || (await this.store.head(manifestKey(prefix))) ? prefix : undefined;
     const matches = (await this.snapshotIds()).filter((i) => i.startsWith(prefix));
     if (matches.length > 1) throw new EngramError('InvalidArgument', `snapshot id prefix ${prefix} is ambiguous (${matches.length} snapshots)`, { ref: prefix });
     return matches[0];
