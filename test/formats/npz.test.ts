@@ -192,8 +192,10 @@ describe('writeNpz', () => {
     assert.throws(() => writeNpz([{ ...m, dtype: 'BF16', data: new Uint8Array(2) }]), (e) => isEngramError(e, 'Unsupported'));
   });
 
-  const python = spawnSync('python3', ['-c', 'import zipfile'], { encoding: 'utf8' });
-  test('python can read what writeNpz writes (numpy.load if numpy is installed, else zipfile)', { skip: python.status !== 0 && 'python3 is not available' }, async () => {
+  test('python can read what writeNpz writes (numpy.load if numpy is installed, else zipfile)', async () => {
+    // Python's zipfile is the independent reader here; without python3 this fails loudly rather than skip.
+    const python = spawnSync('python3', ['-c', 'import zipfile'], { encoding: 'utf8' });
+    assert.equal(python.status, 0, `python3 is needed for this test (apt-get install python3): ${python.error?.message ?? python.stderr}`);
     const dir = await mkdtemp(join(tmpdir(), 'engram-npz-'));
     try {
       const path = join(dir, 'w.npz');
