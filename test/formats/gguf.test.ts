@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +6,10 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isEngramError } from '../../src/errors/index.ts';
 import {
-  bufferSource, type ByteSource, type GgufKv, type IngestedFile, openFileSource, readGguf, readTensorFile, rebuildFile, writeGguf,
+  bufferSource, type ByteSource, type GgufKv, openFileSource, readGguf, readTensorFile, writeGguf,
 } from '../../src/formats/index.ts';
 import { cat, header, info, str, u32, u64, u8, withData } from './gguf-bytes.ts';
+import { rebuild, sha } from '../helpers/format-checks.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/gguf/', import.meta.url));
 interface Expected {
@@ -21,14 +21,8 @@ interface Expected {
 }
 const EXPECTED = JSON.parse(await readFile(`${DIR}EXPECTED.json`, 'utf8')) as { files: Record<string, Expected> };
 
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(DIR + name));
 
-async function rebuild(file: IngestedFile): Promise<Uint8Array> {
-  const bytes = new Map<string, Uint8Array>();
-  for (const t of file.tensors) bytes.set(t.name, await t.load());
-  return rebuildFile(file, (n) => bytes.get(n)!);
-}
 
 function counting(src: ByteSource): ByteSource & { requested: number } {
   const c = {

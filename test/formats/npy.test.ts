@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isEngramError } from '../../src/errors/index.ts';
-import { bufferSource, type ByteSource, type IngestedFile, readNpy, readTensorFile, rebuildFile, writeNpy } from '../../src/formats/index.ts';
+import { bufferSource, readNpy, readTensorFile, writeNpy } from '../../src/formats/index.ts';
 import { parsePythonLiteral, PyLiteralError } from '../../src/formats/python-literal.ts';
 import { byteswap, reorderFortran } from '../../src/tensor/index.ts';
+import { counting, isFormatError, rebuild, sha } from '../helpers/format-checks.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/numpy/', import.meta.url));
 interface Expected {
@@ -17,31 +17,10 @@ interface Expected {
 const EXPECTED = JSON.parse(await readFile(`${DIR}EXPECTED.json`, 'utf8')) as { files: Record<string, Expected> };
 const NPY = Object.keys(EXPECTED.files).filter((f) => f.endsWith('.npy'));
 
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(DIR + name));
 
-/** Loads every tensor and rebuilds the file from its layout. */
-async function rebuild(file: IngestedFile): Promise<Uint8Array> {
-  const bytes = new Map<string, Uint8Array>();
-  for (const t of file.tensors) bytes.set(t.name, await t.load());
-  return rebuildFile(file, (n) => bytes.get(n)!);
-}
 
-/** A ByteSource that records the ranges read through it. */
-function counting(src: ByteSource): ByteSource & { reads: [number, number][] } {
-  const c = {
-    name: src.name, size: src.size, reads: [] as [number, number][],
-    async read(o: number, l: number) { c.reads.push([o, l]); return src.read(o, l); },
-    close: () => src.close(),
-  };
-  return c;
-}
 
-const isFormatError = (name: string) => (e: unknown): boolean => {
-  assert.ok(isEngramError(e, 'FormatError'), `expected FormatError, got ${String(e)}`);
-  assert.ok(e.message.includes(name), `message does not name the file: ${e.message}`);
-  return true;
-};
 
 /** An .npy with a hand-written header (version 1.0 unless given), padded as numpy pads. */
 function npyWithHeader(header: string, data: Uint8Array, version = 1): Uint8Array {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,10 +7,11 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { isEngramError } from '../../src/errors/index.ts';
-import { bufferSource, type ByteSource, type IngestedFile, readNpz, readTensorFile, rebuildFile, writeNpy, writeNpz } from '../../src/formats/index.ts';
+import { bufferSource, type IngestedFile, readNpz, readTensorFile, writeNpy, writeNpz } from '../../src/formats/index.ts';
 import { crc32 } from '../../src/formats/crc32.ts';
 import { writeStoredZip } from '../../src/formats/write-stored-zip.ts';
 import { readZipDirectory } from '../../src/formats/zip-directory.ts';
+import { counting, isFormatError, rebuild, sha } from '../helpers/format-checks.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/numpy/', import.meta.url));
 interface Expected {
@@ -21,29 +21,10 @@ interface Expected {
 }
 const EXPECTED = JSON.parse(await readFile(`${DIR}EXPECTED.json`, 'utf8')) as { files: Record<string, Expected> };
 
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(DIR + name));
 
-async function rebuild(file: IngestedFile): Promise<Uint8Array> {
-  const bytes = new Map<string, Uint8Array>();
-  for (const t of file.tensors) bytes.set(t.name, await t.load());
-  return rebuildFile(file, (n) => bytes.get(n)!);
-}
 
-function counting(src: ByteSource): ByteSource & { reads: [number, number][] } {
-  const c = {
-    name: src.name, size: src.size, reads: [] as [number, number][],
-    async read(o: number, l: number) { c.reads.push([o, l]); return src.read(o, l); },
-    close: () => src.close(),
-  };
-  return c;
-}
 
-const isFormatError = (name: string) => (e: unknown): boolean => {
-  assert.ok(isEngramError(e, 'FormatError'), `expected FormatError, got ${String(e)}`);
-  assert.ok(e.message.includes(name), `message does not name the file: ${e.message}`);
-  return true;
-};
 
 async function checkAgainstExpected(name: string, file: IngestedFile): Promise<void> {
   const want = EXPECTED.files[name]!;

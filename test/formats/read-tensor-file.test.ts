@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isEngramError } from '../../src/errors/index.ts';
-import { bufferSource, type IngestedFile, openFileSource, readTensorFile, rebuildFile, writeNpy, writeSafetensors } from '../../src/formats/index.ts';
+import { bufferSource, openFileSource, readTensorFile, writeNpy, writeSafetensors } from '../../src/formats/index.ts';
 import { writeStoredZip } from '../../src/formats/write-stored-zip.ts';
+import { isFormatError, rebuild, sha } from '../helpers/format-checks.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 interface Expected {
@@ -18,19 +17,8 @@ const load = async (dir: string): Promise<Record<string, Expected>> =>
   (JSON.parse(await readFile(`${FIXTURES}${dir}/EXPECTED.json`, 'utf8')) as { files: Record<string, Expected> }).files;
 const EXPECTED: Record<string, Record<string, Expected>> = { numpy: await load('numpy'), safetensors: await load('safetensors') };
 
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-async function rebuild(file: IngestedFile): Promise<Uint8Array> {
-  const bytes = new Map<string, Uint8Array>();
-  for (const t of file.tensors) bytes.set(t.name, await t.load());
-  return rebuildFile(file, (n) => bytes.get(n)!);
-}
 
-const isFormatError = (name: string) => (e: unknown): boolean => {
-  assert.ok(isEngramError(e, 'FormatError'), `expected FormatError, got ${String(e)}`);
-  assert.ok(e.message.includes(name), `message does not name the file: ${e.message}`);
-  return true;
-};
 
 describe('readTensorFile picks the format and every fixture rebuilds exactly', () => {
   for (const dir of ['numpy', 'safetensors']) {

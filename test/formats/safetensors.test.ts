@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isEngramError } from '../../src/errors/index.ts';
 import {
-  bufferSource, type ByteSource, type IngestedFile, openFileSource, readSafetensors, rebuildFile, writeSafetensors,
+  bufferSource, openFileSource, readSafetensors, writeSafetensors,
 } from '../../src/formats/index.ts';
 import type { DType } from '../../src/tensor/index.ts';
+import { counting, isFormatError, rebuild, sha } from '../helpers/format-checks.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/safetensors/', import.meta.url));
 interface Expected {
@@ -18,30 +18,11 @@ interface Expected {
 }
 const EXPECTED = JSON.parse(await readFile(`${DIR}EXPECTED.json`, 'utf8')) as { files: Record<string, Expected> };
 
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(DIR + name));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-async function rebuild(file: IngestedFile): Promise<Uint8Array> {
-  const bytes = new Map<string, Uint8Array>();
-  for (const t of file.tensors) bytes.set(t.name, await t.load());
-  return rebuildFile(file, (n) => bytes.get(n)!);
-}
 
-function counting(src: ByteSource): ByteSource & { reads: [number, number][] } {
-  const c = {
-    name: src.name, size: src.size, reads: [] as [number, number][],
-    async read(o: number, l: number) { c.reads.push([o, l]); return src.read(o, l); },
-    close: () => src.close(),
-  };
-  return c;
-}
 
-const isFormatError = (name: string) => (e: unknown): boolean => {
-  assert.ok(isEngramError(e, 'FormatError'), `expected FormatError, got ${String(e)}`);
-  assert.ok(e.message.includes(name), `message does not name the file: ${e.message}`);
-  return true;
-};
 
 /** A safetensors file from a header given as text (unpadded) and a data area. */
 function withHeader(header: string, data: Uint8Array = new Uint8Array(0)): Uint8Array {
