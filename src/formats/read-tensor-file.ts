@@ -6,6 +6,8 @@ import type { IngestedFile } from './ingested-file.ts';
 import { NPY_MAGIC } from './npy-header.ts';
 import { readNpy } from './read-npy.ts';
 import { readNpz } from './read-npz.ts';
+import { readOnnx } from './onnx/read-onnx.ts';
+import { readOnnxExternalData } from './onnx/read-onnx-external-data.ts';
 import { readOpaque } from './read-opaque.ts';
 import { detectPytorch, readPytorch } from './read-pytorch.ts';
 import { readSafetensors } from './read-safetensors.ts';
@@ -45,5 +47,7 @@ export async function readTensorFile(src: ByteSource): Promise<IngestedFile> {
   // PyTorch by content, whatever the extension (.pt, .pth, .bin, .ckpt): a zip with data.pkl or the legacy magic.
   if ((await detectPytorch(src)) !== undefined) return orOpaque(src, readPytorch);
   if (lower.endsWith('.safetensors')) return readSafetensors(src);
-  return readOpaque(src);
+  if (lower.endsWith('.onnx')) return orOpaque(src, (s) => readOnnx(s));
+  // An ONNX external data file: its tensors, as a sibling .onnx on disk places them, so they deduplicate.
+  return (await readOnnxExternalData(src)) ?? readOpaque(src);
 }

@@ -1,0 +1,185 @@
+/**
+ * Fuzzes the ONNX reader with mutations of the fixtures: truncation, bit flips, huge or off-by-some
+ * length varints, over-long varints, broken field keys (groups, unknown wire types), deeply nested
+ * messages. Every case must end in a typed EngramError or in a read that rebuilds the input exactly;
+ * none may take over 2 s or request more than a small multiple of the file's size. Seeded.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { EngramError, isEngramError } from '../../src/errors/index.ts';
+import { bufferSource, type ByteSource, type IngestedFile, readOnnx, readTensorFile, rebuildFile } from '../../src/formats/index.ts';
+
+const SEED = Number(process.env.ONNX_FUZZ_SEED ?? 0x0e1e);
+const CASES = Number(process.env.ONNX_FUZZ_CASES ?? 5000);
+const DIR = fileURLToPath(new URL('../fixtures/onnx/', import.meta.url));
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const varint = (n: bigint): number[] => {
+  let v = BigInt.asUintN(64, n);
+  const out: number[] = [];
+  do {
+    const b = Number(v & 0x7fn);
+    v >>= 7n;
+    out.push(v > 0n ? b | 0x80 : b);
+  } while (v > 0n);
+  return out;
+};
+
+/** Where a varint sits in the file: the field keys and the length prefixes of ModelProto, graph and initializers. */
+interface Varint { readonly at: number; readonly size: number; readonly value: bigint }
+
+/** Test-side walk (independent of the reader) collecting keys and lengths three messages deep. */
+function fieldsOf(b: Uint8Array): { keys: Varint[]; lengths: Varint[] } {
+  const keys: Varint[] = [];
+  const lengths: Varint[] = [];
+  const read = (p: number): Varint => {
+    let v = 0n;
+    let i = p;
+    for (let s = 0n; ; s += 7n) {
+      const x = b[i++]!;
+      v |= BigInt(x & 0x7f) << s;
+      if ((x & 0x80) === 0) return { at: p, size: i - p, value: v };
+    }
+  };
+  const walk = (p: number, end: number, depth: number): void => {
+    while (p < end) {
+      const k = read(p);
+      keys.push(k);
+      p += k.size;
+      const wire = Number(k.value & 7n);
+      const field = Number(k.value >> 3n);
+      if (wire === 0) p += read(p).size;
+      else if (wire === 1) p += 8;
+      else if (wire === 5) p += 4;
+      else {
+        const l = read(p);
+        lengths.push(l);
+        p += l.size;
+        const into = (depth === 0 && field === 7) || (depth === 1 && field === 5);
+        if (into) walk(p, p + Number(l.value), depth + 1);
+        p += Number(l.value);
+      }
+    }
+  };
+  walk(0, b.length, 0);
+  return { keys, lengths };
+}
+
+function counting(src: ByteSource): ByteSource & { requested: number } {
+  const c = {
+    name: src.name, size: src.size, requested: 0,
+    async read(o: number, l: number) { c.requested += l; return src.read(o, l); },
+    close: () => src.close(),
+  };
+  return c;
+}
+
+const HUGE = [(1n << 64n) - 1n, 1n << 63n, 1n << 62n, 1n << 53n, 1n << 32n, 0xffffffffn, 0x7fffffffn];
+
+test(`ONNX reader survives ${CASES} mutated files (seed ${SEED})`, async (t) => {
+  const bases = [new Uint8Array(await readFile(DIR + 'cnn.onnx')), new Uint8Array(await readFile(DIR + 'cnn_external.onnx'))];
+  const data = new Uint8Array(await readFile(DIR + 'cnn_external.onnx.data'));
+  const openExternal = async (loc: string): Promise<ByteSource> => {
+    if (loc !== 'cnn_external.onnx.data') throw new EngramError('NotFound', `no ${loc}`, { path: loc });
+    return bufferSource(loc, data);
+  };
+  const fields = bases.map(fieldsOf);
+  const rnd = prng(SEED);
+  const int = (n: number): number => Math.floor(rnd() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  const splice = (b: Uint8Array, v: Varint, repl: number[]): Uint8Array => {
+    if (v.at + v.size > b.length) return b;
+    const out = new Uint8Array(b.length - v.size + repl.length);
+    out.set(b.subarray(0, v.at));
+    out.set(repl, v.at);
+    out.set(b.subarray(v.at + v.size), v.at + repl.length);
+    return out;
+  };
+  const nested = (depth: number): Uint8Array => {
+    let inner: number[] = [...varint(BigInt((8 << 3) | 2)), 1, 0x41];
+    for (let i = 0; i < depth; i++) inner = [...varint(BigInt((pick([7, 5, 13, 3, 8]) << 3) | 2)), ...varint(BigInt(inner.length)), ...inner];
+    return new Uint8Array(inner);
+  };
+
+  const mutate = (b: Uint8Array, f: ReturnType<typeof fieldsOf>, kind: number): Uint8Array => {
+    switch (kind) {
+      case 0: return b.subarray(0, int(b.length));
+      case 1: { // bit flips, mostly in the protobuf structure rather than inside raw_data
+        for (let k = 1 + int(8); k > 0; k--) {
+          const at = rnd() < 0.7 ? pick(f.keys.concat(f.lengths)).at + int(2) : int(b.length);
+          if (at < b.length) b[at]! ^= 1 << int(8);
+        }
+        return b;
+      }
+      case 2: { // a huge or off-by-some length
+        const v = pick(f.lengths);
+        return splice(b, v, varint(rnd() < 0.5 ? pick(HUGE) : v.value + BigInt(int(9) - 4)));
+      }
+      case 3: { // an over-long varint (11 bytes, or 10 with bits past 64) where a length is
+        const v = pick(f.lengths);
+        return splice(b, v, rnd() < 0.5 ? [...Array<number>(10).fill(0xff), 1] : [...Array<number>(9).fill(0xff), 0x7f]);
+      }
+      case 4: { // a field key with another wire type (groups 3/4, invalid 6/7) or field number 0
+        const v = pick(f.keys);
+        const field = rnd() < 0.1 ? 0n : v.value >> 3n;
+        return splice(b, v, varint((field << 3n) | BigInt(int(8))));
+      }
+      case 5: return rnd() < 0.5 ? nested(int(3000)) : new Uint8Array([...b, ...nested(int(200))]);
+      default: { // random bytes over a random range
+        const at = int(b.length);
+        for (let k = at; k < Math.min(b.length, at + 1 + int(16)); k++) b[k] = int(256);
+        return b;
+      }
+    }
+  };
+
+  const failures: string[] = [];
+  let succeeded = 0;
+  const outcomes = new Map<string, number>();
+  const tally = (k: string): void => void outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  for (let i = 0; i < CASES && failures.length < 5; i++) {
+    const which = rnd() < 0.7 ? 0 : 1;
+    let bytes: Uint8Array = bases[which]!.slice();
+    for (let m = rnd() < 0.2 ? 2 + int(2) : 1; m > 0; m--) bytes = mutate(bytes, fields[which]!, int(7));
+    bytes = bytes.slice();
+    const src = counting(bufferSource(`${DIR}case-${i}.onnx`, bytes));
+    const started = process.hrtime.bigint();
+    let file: IngestedFile | undefined;
+    const read = i % 4 === 0 ? readTensorFile(src) : readOnnx(src, { openExternal });
+    const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hang: over 2 s')), 2000).unref());
+    try {
+      file = await Promise.race([read, guard]);
+      const back = new Map<string, Uint8Array>();
+      for (const tensor of file.tensors) back.set(tensor.name, await tensor.load());
+      if (Buffer.compare(rebuildFile(file, (n) => back.get(n)!), bytes) !== 0) failures.push(`case ${i}: read succeeded but does not rebuild the file`);
+      succeeded++;
+      tally(`read as ${file.format}`);
+    } catch (e) {
+      if (!isEngramError(e, 'FormatError') && !isEngramError(e, 'Unsupported')) {
+        failures.push(`case ${i}: ${e instanceof Error ? e.stack : String(e)}`);
+      } else {
+        tally(`${e.code}: ${String(e.data.reason ?? e.message).replace(/"[^"]*"|\d+|\[[^\]]*\]/g, '…').replace(/…+/g, '…').slice(0, 60)}`);
+      }
+    }
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (ms > 2000) failures.push(`case ${i}: took ${ms.toFixed(0)} ms`);
+    // Protobuf walk (forward-only windows) + literal ranges + tensor loads: each at most the file once,
+    // plus the dispatcher's small peeks.
+    if (src.requested > 3 * bytes.length + 4096) failures.push(`case ${i}: requested ${src.requested} bytes of a ${bytes.length}-byte file`);
+  }
+  t.diagnostic(JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1]))));
+  assert.deepEqual(failures, [], `seed ${SEED}`);
+  assert.ok(succeeded > CASES / 50, `only ${succeeded} of ${CASES} cases read successfully`);
+});
