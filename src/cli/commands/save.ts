@@ -12,7 +12,7 @@ import { ProgressBar } from '../progress-bar.ts';
 
 export const saveHelp = `engram save <files or dirs…> --run R [--step N] [--metric k=v]… [--meta k=v]… [--tag T]… [-m MSG]
   Saves the files as a new snapshot of run R. Tensor files (safetensors, .npy, .npz, PyTorch .pt/.pth/.bin,
-  GGUF) are split into tensors that deduplicate; every file comes back byte for byte with \`engram restore\`.
+  GGUF, ONNX) are split into tensors that deduplicate; every file comes back byte for byte with \`engram restore\`.
   Pickles are never executed: one that asks for anything outside the allowlist is refused (UnsafePickle).`;
 
 function keyValues(list: string[] | undefined, what: string): [string, string][] {
