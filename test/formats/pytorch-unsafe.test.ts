@@ -9,6 +9,7 @@ import { unpickle } from '../../src/formats/pickle/unpickle.ts';
 import { flattenTorchObject } from '../../src/formats/pytorch/torch-object-tree.ts';
 import { storageFromPid, torchPickleHooks, type StorageObject } from '../../src/formats/pytorch/torch-pickle-hooks.ts';
 import { writeStoredZip } from '../../src/formats/write-stored-zip.ts';
+import { counting } from '../helpers/format-checks.ts';
 
 const GENERATED = fileURLToPath(new URL('../fixtures/torch/generated/', import.meta.url));
 const CORPUS = fileURLToPath(new URL('../fixtures/torch/corpus/', import.meta.url));
@@ -121,19 +122,22 @@ describe('hostile shapes end in a typed error, never a crash or a hang', () => {
     });
   }
 
-  test('hundreds of truncations and bit flips of real checkpoints', async () => {
+  test('5,000 truncations and bit flips of real checkpoints end in a typed error or an exact read', async () => {
     let seed = 12345;
     const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
     const files = [await fixture(`${CORPUS}bare_tensor.pt`), await fixture('views.pt'), await fixture('views_protocol4.pt'), await fixture('views_legacy.pt')];
     let ok = 0;
     let refused = 0;
-    for (let i = 0; i < 400; i++) {
+    let maxRead = 0;
+    for (let i = 0; i < 5000; i++) {
       const orig = files[i % files.length]!;
       let bytes = orig.slice();
       if (i % 3 === 0) bytes = bytes.subarray(0, rand(bytes.byteLength));
       else for (let k = 0, n = 1 + rand(4); k < n; k++) bytes[rand(bytes.byteLength)]! ^= 1 << rand(8);
+      const started = process.hrtime.bigint();
+      const src = counting(bufferSource(`m${i}.pt`, bytes));
       try {
-        const file = await readTensorFile(bufferSource(`m${i}.pt`, bytes));
+        const file = await readTensorFile(src);
         const loaded = new Map<string, Uint8Array>();
         for (const t of file.tensors) loaded.set(t.name, await t.load());
         // Whatever was read, it must still rebuild the mutated file exactly.
@@ -143,7 +147,14 @@ describe('hostile shapes end in a typed error, never a crash or a hang', () => {
         assert.ok(isEngramError(e, 'FormatError') || isEngramError(e, 'UnsafePickle'), `mutation ${i}: ${String(e)}\n${(e as Error).stack}`);
         refused++;
       }
+      // A hang guard, not a speed claim: no case may spin.
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      assert.ok(ms < 2000, `mutation ${i} took ${ms.toFixed(0)} ms`);
+      // Nothing is read (so nothing is allocated for reading) beyond a small multiple of the file.
+      const read = src.reads.reduce((n, [, l]) => n + l, 0);
+      maxRead = Math.max(maxRead, read / Math.max(1, bytes.byteLength));
+      assert.ok(read <= 4 * bytes.byteLength + 64 * 1024, `mutation ${i} read ${read} bytes of a ${bytes.byteLength}-byte file`);
     }
-    assert.ok(refused > 50 && ok > 0, `ok ${ok}, refused ${refused}`);
+    assert.ok(refused > 500 && ok > 0, `ok ${ok}, refused ${refused}, most read ${maxRead.toFixed(2)}x the file`);
   });
 });
