@@ -4,6 +4,8 @@
  */
 import { ERROR_CODES, isEngramError } from '../errors/index.ts';
 import type { CliContext } from './cli-context.ts';
+import { convertHelp, runConvert } from './commands/convert.ts';
+import { exportHelp, runExport } from './commands/export.ts';
 import { forgetHelp, runForget } from './commands/forget.ts';
 import { gcHelp, runGc } from './commands/gc.ts';
 import { getHelp, runGet } from './commands/get.ts';
@@ -26,6 +28,8 @@ const COMMANDS: Record<string, Command> = {
   show: { run: runShow, help: showHelp },
   restore: { run: runRestore, help: restoreHelp },
   get: { run: runGet, help: getHelp },
+  export: { run: runExport, help: exportHelp },
+  convert: { run: runConvert, help: convertHelp },
   tag: { run: runTag, help: tagHelp },
   rollback: { run: runRollback, help: rollbackHelp },
   verify: { run: runVerify, help: verifyHelp },

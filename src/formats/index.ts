@@ -28,4 +28,6 @@ export type { GgufArray, GgufKv, GgufScalar, GgufValue, GgufValueType } from './
 export type { SafetensorsInput } from './write-safetensors.ts';
 export { writeNpy } from './write-npy.ts';
 export { writeNpz } from './write-npz.ts';
+export { canHold, checkWritable, writeTensorFile, WRITABLE_FORMATS } from './write-tensor-file.ts';
+export type { TensorFileInput, WritableFormat } from './write-tensor-file.ts';
 export { rebuildFile } from './rebuild-file.ts';

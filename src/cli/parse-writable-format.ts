@@ -1,0 +1,25 @@
+/** @module The `--format` value of export and convert, and the format an output file name implies. */
+import { extname } from 'node:path';
+import { EngramError } from '../errors/index.ts';
+import type { WritableFormat } from '../formats/index.ts';
+
+const WRITABLE: readonly WritableFormat[] = ['safetensors', 'npz', 'gguf', 'npy'];
+// Formats engram reads but cannot write yet: named so the error says "not yet", not "unknown".
+const READ_ONLY = ['pt', 'pth', 'ckpt', 'pytorch', 'onnx', 'h5', 'hdf5', 'tfjs'];
+
+/** Parses a format name; `Unsupported` for known read-only formats, `InvalidArgument` otherwise. */
+export function parseWritableFormat(name: string): WritableFormat {
+  const f = name.toLowerCase().replace(/^\./, '');
+  if ((WRITABLE as readonly string[]).includes(f)) return f as WritableFormat;
+  if (READ_ONLY.includes(f)) {
+    throw new EngramError('Unsupported', `engram cannot write ${f} files yet; write safetensors, npz or gguf instead`, { format: f, suggest: 'safetensors' });
+  }
+  throw new EngramError('InvalidArgument', `unknown format ${JSON.stringify(name)}: use safetensors, npz, gguf or npy`, { format: name });
+}
+
+/** The format `path`'s extension names (`.safetensors` → safetensors). */
+export function formatOfPath(path: string): WritableFormat {
+  const ext = extname(path);
+  if (!ext) throw new EngramError('InvalidArgument', `cannot tell the format of ${path}: give --format or a .safetensors, .npz, .gguf or .npy name`, { path });
+  return parseWritableFormat(ext);
+}
