@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isEngramError } from '../../src/errors/index.ts';
 import { bufferSource, openFileSource, readOnnx, readTensorFile, rebuildFile } from '../../src/formats/index.ts';
+import { varint } from '../helpers/fuzz.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/onnx/', import.meta.url));
 const DTYPES: Record<string, string> = { float32: 'F32' };
@@ -63,17 +64,6 @@ test('a data file no sibling model refers to stays opaque', async () => {
   assert.equal(file.format, 'opaque');
 });
 
-// Minimal protobuf writer for hand-built models.
-const varint = (n: bigint | number): number[] => {
-  let v = BigInt.asUintN(64, BigInt(n));
-  const out: number[] = [];
-  do {
-    const b = Number(v & 0x7fn);
-    v >>= 7n;
-    out.push(v > 0n ? b | 0x80 : b);
-  } while (v > 0n);
-  return out;
-};
 const key = (field: number, wire: number): number[] => varint((field << 3) | wire);
 const ld = (field: number, payload: number[] | Uint8Array): number[] => [...key(field, 2), ...varint(payload.length), ...payload];
 const vi = (field: number, v: bigint | number): number[] => [...key(field, 0), ...varint(v)];
