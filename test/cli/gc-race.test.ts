@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { writeSafetensors } from '../../src/formats/index.ts';
 import { intentKey } from '../../src/repo/coordination.ts';
 import { newId, Repository, restoreFiles } from '../../src/repo/index.ts';
-import { hashTree, runCli, spawnCli, tempDir, type CliResult } from '../helpers/cli.ts';
+import { hashTree, runCli, tempDir, type CliResult } from '../helpers/cli.ts';
 import { gaussian, rng } from '../helpers/weights.ts';
 
 const TRIALS = 12;
@@ -44,18 +44,10 @@ async function makeCheckpoint(dir: string, shared: readonly NamedTensor[], seed:
   await writeFile(join(dir, 'b-new.safetensors'), writeSafetensors(tensorsOf(seed, [1_300_000])));
 }
 
-function run(args: string[], delayMs: number): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    setTimeout(() => {
-      const child = spawnCli(args);
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    }, delayMs);
-  });
+/** Runs the CLI after `delayMs`, so two processes start in a chosen order. */
+async function run(args: string[], delayMs: number): Promise<CliResult> {
+  await new Promise((resolve) => setTimeout(resolve, delayMs));
+  return runCli(args);
 }
 
 interface GcJson {

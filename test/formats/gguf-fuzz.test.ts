@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bufferSource, type ByteSource, type IngestedFile, readGguf, readTensorFile, rebuildFile, writeGguf } from '../../src/formats/index.ts';
+import { bufferSource, type IngestedFile, readGguf, readTensorFile, rebuildFile, writeGguf } from '../../src/formats/index.ts';
 import { cat, header, str, u32, u64 } from './gguf-bytes.ts';
 import { prng, refusalLabel } from '../helpers/fuzz.ts';
+import { counting } from '../helpers/format-checks.ts';
 
 const SEED = Number(process.env.GGUF_FUZZ_SEED ?? 0x5eed);
 const CASES = Number(process.env.GGUF_FUZZ_CASES ?? 6000);
@@ -73,14 +74,6 @@ function nested(depth: number, count: number): Uint8Array {
   return header([cat(str('nested'), u32(9), v)], []);
 }
 
-function counting(src: ByteSource): ByteSource & { requested: number } {
-  const c = {
-    name: src.name, size: src.size, requested: 0,
-    async read(o: number, l: number) { c.requested += l; return src.read(o, l); },
-    close: () => src.close(),
-  };
-  return c;
-}
 
 const HUGE = [(1n << 64n) - 1n, 1n << 63n, (1n << 63n) - 1n, 1n << 62n, 1n << 53n, 1n << 32n, 0xffffffffn];
 

@@ -6,10 +6,10 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isEngramError } from '../../src/errors/index.ts';
 import {
-  bufferSource, type ByteSource, type GgufKv, openFileSource, readGguf, readTensorFile, writeGguf,
+  bufferSource, type GgufKv, openFileSource, readGguf, readTensorFile, writeGguf,
 } from '../../src/formats/index.ts';
 import { cat, header, info, str, u32, u64, u8, withData } from './gguf-bytes.ts';
-import { rebuild, sha } from '../helpers/format-checks.ts';
+import { counting, rebuild, sha } from '../helpers/format-checks.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/gguf/', import.meta.url));
 interface Expected {
@@ -24,14 +24,6 @@ const EXPECTED = JSON.parse(await readFile(`${DIR}EXPECTED.json`, 'utf8')) as { 
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(DIR + name));
 
 
-function counting(src: ByteSource): ByteSource & { requested: number } {
-  const c = {
-    name: src.name, size: src.size, requested: 0,
-    async read(o: number, l: number) { c.requested += l; return src.read(o, l); },
-    close: () => src.close(),
-  };
-  return c;
-}
 
 /** Asserts that reading `bytes` fails with a FormatError whose reason matches `re`. */
 async function refuses(bytes: Uint8Array, re: RegExp): Promise<void> {

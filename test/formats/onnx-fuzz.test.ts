@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { EngramError } from '../../src/errors/index.ts';
 import { bufferSource, type ByteSource, type IngestedFile, readOnnx, readTensorFile, rebuildFile } from '../../src/formats/index.ts';
 import { prng, refusalLabel, varint } from '../helpers/fuzz.ts';
+import { counting } from '../helpers/format-checks.ts';
 
 const SEED = Number(process.env.ONNX_FUZZ_SEED ?? 0x0e1e);
 const CASES = Number(process.env.ONNX_FUZZ_CASES ?? 5000);
@@ -58,14 +59,6 @@ function fieldsOf(b: Uint8Array): { keys: Varint[]; lengths: Varint[] } {
   return { keys, lengths };
 }
 
-function counting(src: ByteSource): ByteSource & { requested: number } {
-  const c = {
-    name: src.name, size: src.size, requested: 0,
-    async read(o: number, l: number) { c.requested += l; return src.read(o, l); },
-    close: () => src.close(),
-  };
-  return c;
-}
 
 const HUGE = [(1n << 64n) - 1n, 1n << 63n, 1n << 62n, 1n << 53n, 1n << 32n, 0xffffffffn, 0x7fffffffn];
 

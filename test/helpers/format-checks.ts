@@ -14,11 +14,11 @@ export async function rebuild(file: IngestedFile): Promise<Uint8Array> {
   return rebuildFile(file, (n) => bytes.get(n)!);
 }
 
-/** A ByteSource that records the ranges read through it. */
-export function counting(src: ByteSource): ByteSource & { reads: [number, number][] } {
+/** A ByteSource that records the ranges read through it, and how many bytes were requested in all. */
+export function counting(src: ByteSource): ByteSource & { reads: [number, number][]; requested: number } {
   const c = {
-    name: src.name, size: src.size, reads: [] as [number, number][],
-    async read(o: number, l: number) { c.reads.push([o, l]); return src.read(o, l); },
+    name: src.name, size: src.size, reads: [] as [number, number][], requested: 0,
+    async read(o: number, l: number) { c.reads.push([o, l]); c.requested += l; return src.read(o, l); },
     close: () => src.close(),
   };
   return c;
