@@ -40,18 +40,21 @@ const COMMANDS: Record<string, Command> = {
 
 const USAGE = `engram — versioned, deduplicated, verified checkpoints of model state
 
-usage: engram [--repo PATH|URL] [--json] <command> [args]
+usage: engram [--repo PATH|URL] [--endpoint URL] [--json] <command> [args]
 
 commands:
 ${Object.values(COMMANDS).map((c) => '  ' + c.help.split('\n')[0]).join('\n')}
 
-The repository is --repo, else $ENGRAM_REPO, else ./.engram.
+The repository is --repo, else $ENGRAM_REPO, else ./.engram. S3: --repo s3://bucket/prefix, with the
+server from --endpoint, else $AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL (default AWS), keys from
+$AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY, region from $AWS_REGION (default us-east-1).
 \`engram <command> --help\` explains one command.`;
 
 /** Splits out the global options, which may appear anywhere on the line. */
-function globals(argv: string[]): { repo?: string; json: boolean; rest: string[] } {
+function globals(argv: string[]): { repo?: string; endpoint?: string; json: boolean; rest: string[] } {
   const rest: string[] = [];
   let repo: string | undefined;
+  let endpoint: string | undefined;
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -62,9 +65,11 @@ function globals(argv: string[]): { repo?: string; json: boolean; rest: string[]
     if (a === '--json') json = true;
     else if (a === '--repo') repo = argv[++i];
     else if (a.startsWith('--repo=')) repo = a.slice(7);
+    else if (a === '--endpoint') endpoint = argv[++i];
+    else if (a.startsWith('--endpoint=')) endpoint = a.slice(11);
     else rest.push(a);
   }
-  return { ...(repo !== undefined ? { repo } : {}), json, rest };
+  return { ...(repo !== undefined ? { repo } : {}), ...(endpoint !== undefined ? { endpoint } : {}), json, rest };
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -72,6 +77,8 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
   const out = io.out ?? ((s: string) => void process.stdout.write(s + '\n'));
   const err = io.err ?? ((s: string) => void process.stderr.write(s + '\n'));
   const g = globals(argv);
+  // The S3 store reads its endpoint where the AWS tools do; the flag is this process's override.
+  if (g.endpoint !== undefined) process.env.AWS_ENDPOINT_URL_S3 = g.endpoint;
   const [name, ...args] = g.rest;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     out(USAGE);

@@ -1,24 +1,45 @@
 /**
- * The save/GC protocol step by step on a memory store with a fake clock: intents block sweeping,
+ * The save/GC protocol step by step with a fake clock, on a memory store and on S3 against the real
+ * Ceph RGW (where mtimes come from the server, so the fake clock runs at real time plus what the
+ * test advances it by): intents block sweeping,
  * stale intents and markers expire, saves wait for running GCs, a save that lost its claim does not
  * commit, a GC stops at the end of its lease, and a Repository forgets cached chunks another process
  * may have collected. test/cli/gc-race.test.ts races real processes.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { isEngramError } from '../../src/errors/index.ts';
 import { chunkKey } from '../../src/repo/chunk-key.ts';
 import { gcDoneKey, gcMarkerKey, intentKey, STALE_MS } from '../../src/repo/coordination.ts';
 import { beginSave, newId, Repository } from '../../src/repo/index.ts';
 import { MemoryStore, sha256Hex, type ObjectStore, type PutOptions } from '../../src/store/index.ts';
 import { CountingStore } from '../helpers/counting-store.ts';
+import { s3StoreTracker } from '../helpers/s3-test-store.ts';
 import { f32Tensor } from '../helpers/weights.ts';
 
+/** `base()` plus whatever the test advanced: a fixed base on memory, the real time on S3. */
 class FakeClock {
-  t = Date.UTC(2026, 0, 1);
-  now(): number { return this.t; }
-  advance(ms: number): void { this.t += ms; }
+  readonly #base: () => number;
+  #advanced = 0;
+  constructor(base: () => number) { this.#base = base; }
+  now(): number { return this.#base() + this.#advanced; }
+  advance(ms: number): void { this.#advanced += ms; }
 }
+
+/** A backend: its clock, and a fresh store whose mtimes agree with that clock. */
+interface Backend {
+  readonly name: string;
+  clock(): FakeClock;
+  fresh(clock: FakeClock): Promise<ObjectStore>;
+}
+
+const s3 = s3StoreTracker();
+after(() => s3.cleanup());
+const BACKENDS: readonly Backend[] = [
+  { name: 'memory', clock: () => new FakeClock(() => Date.UTC(2026, 0, 1)), fresh: async (clock) => new MemoryStore({ clock }) },
+  // The server stamps mtimes with its own (real) clock, so the fake one must start at real time.
+  { name: 's3', clock: () => new FakeClock(() => Date.now()), fresh: () => s3.fresh('gc-protocol') },
+];
 
 /** A store that runs `onPut` before each put, to move the clock at a chosen point of a protocol. */
 class HookStore extends CountingStore {
@@ -29,9 +50,9 @@ class HookStore extends CountingStore {
   }
 }
 
-async function setup(): Promise<{ repo: Repository; store: HookStore; clock: FakeClock; orphan: string }> {
-  const clock = new FakeClock();
-  const store = new HookStore(new MemoryStore({ clock }));
+async function setupOn(backend: Backend): Promise<{ repo: Repository; store: HookStore; clock: FakeClock; orphan: string }> {
+  const clock = backend.clock();
+  const store = new HookStore(await backend.fresh(clock));
   const repo = await Repository.init('memory://', { store, clock, chunkSize: 16 * 1024, smallThreshold: 4096 });
   await repo.save({ run: 'gone', step: 0, tensors: { w: f32Tensor([4096], 1) } });
   await repo.forget({ run: 'gone', rules: [], all: true, keepNewest: false });
@@ -47,7 +68,8 @@ async function keys(store: ObjectStore, prefix: string): Promise<string[]> {
 
 const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
 
-describe('save intents and gc markers', () => {
+for (const backend of BACKENDS) describe(`save intents and gc markers (${backend.name})`, () => {
+  const setup = (): ReturnType<typeof setupOn> => setupOn(backend);
   test('a GC deletes no chunk while a save is in flight, and sweeps once it has ended', async () => {
     const { repo, store, clock, orphan } = await setup();
     const intent = await beginSave(store, clock);

@@ -1,16 +1,34 @@
+/**
+ * The Repository on every backend: memory, and S3 against the real Ceph RGW (test/helpers/s3-test-store.ts;
+ * these fail, never skip, when no S3 server is configured).
+ */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { isEngramError } from '../../src/errors/index.ts';
 import { Repository } from '../../src/repo/index.ts';
-import { MemoryStore } from '../../src/store/index.ts';
+import { MemoryStore, type ObjectStore } from '../../src/store/index.ts';
 import { Tensor } from '../../src/tensor/index.ts';
 import { CountingStore } from '../helpers/counting-store.ts';
+import { s3StoreTracker } from '../helpers/s3-test-store.ts';
 import { bf16Tensor, f32Tensor } from '../helpers/weights.ts';
 
 const KiB = 1024;
 
-async function newRepo(options: { chunkSize?: number } = {}): Promise<{ repo: Repository; store: CountingStore }> {
-  const store = new CountingStore(new MemoryStore());
+/** A backend the suite runs on: `fresh()` makes a new empty store. */
+interface Backend {
+  readonly name: string;
+  fresh(): Promise<ObjectStore>;
+}
+
+const s3 = s3StoreTracker();
+after(() => s3.cleanup());
+const BACKENDS: readonly Backend[] = [
+  { name: 'memory', fresh: async () => new MemoryStore() },
+  { name: 's3', fresh: () => s3.fresh('repository') },
+];
+
+async function newRepoOn(backend: Backend, options: { chunkSize?: number } = {}): Promise<{ repo: Repository; store: CountingStore }> {
+  const store = new CountingStore(await backend.fresh());
   const repo = await Repository.init('memory://', { store, ...options });
   return { repo, store };
 }
@@ -26,11 +44,12 @@ function model(seed: number): Record<string, Tensor> {
   };
 }
 
-describe('Repository', () => {
+for (const backend of BACKENDS) describe(`Repository (${backend.name})`, () => {
+  const newRepo = (options: { chunkSize?: number } = {}): Promise<{ repo: Repository; store: CountingStore }> => newRepoOn(backend, options);
   test('init refuses an existing repository; open finds none where there is none', async () => {
     const { repo, store } = await newRepo();
     await assert.rejects(Repository.init('memory://', { store }), (e) => isEngramError(e, 'Conflict'));
-    await assert.rejects(Repository.open('memory://', { store: new MemoryStore() }), (e) => isEngramError(e, 'NotFound') && /engram init/.test(e.message));
+    await assert.rejects(Repository.open('memory://', { store: await backend.fresh() }), (e) => isEngramError(e, 'NotFound') && /engram init/.test(e.message));
     assert.equal((await Repository.open('memory://', { store })).config.chunkSize, repo.config.chunkSize);
   });
 
@@ -141,7 +160,7 @@ describe('Repository', () => {
   });
 
   test('a corrupted chunk is an IntegrityMismatch naming tensor and chunk, and verify reports it', async () => {
-    const inner = new MemoryStore();
+    const inner = await backend.fresh();
     const repo = await Repository.init('memory://', { store: inner, chunkSize: 64 * KiB });
     const snap = await repo.save({ run: 'r', step: 1, tensors: model(1) });
     assert.equal((await repo.verify()).ok, true);
@@ -160,7 +179,7 @@ describe('Repository', () => {
   });
 
   test('a missing chunk and a damaged manifest are findings', async () => {
-    const inner = new MemoryStore();
+    const inner = await backend.fresh();
     const repo = await Repository.init('memory://', { store: inner });
     const a = await repo.save({ run: 'r', tensors: { w: f32Tensor([70000], 1) } });
     const b = await repo.save({ run: 'r', tensors: { v: f32Tensor([70000], 2) } });

@@ -71,6 +71,30 @@ export function runObjectStoreConformance(name: string, factory: StoreFactory): 
       await assert.rejects(s.get('r', { offset: -1, length: 2 }), (e) => isEngramError(e, 'InvalidArgument'));
     });
 
+    withStore('range edge cases: the whole object, one byte, an empty range of an empty object, a missing key', async (s) => {
+      const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 255);
+      await s.put('edge', data);
+      assert.deepEqual(await s.get('edge', { offset: 0, length: 300 }), data);
+      assert.deepEqual(await s.get('edge', { offset: 299, length: 1 }), data.subarray(299));
+      assert.equal((await s.get('edge', { offset: 0, length: 0 })).byteLength, 0);
+      await assert.rejects(s.get('edge', { offset: 301, length: 0 }), (e) => isEngramError(e, 'InvalidArgument'));
+      await assert.rejects(s.get('edge', { offset: 300, length: 1 }), (e) => isEngramError(e, 'InvalidArgument'));
+      await s.put('edge-empty', new Uint8Array(0));
+      assert.equal((await s.get('edge-empty', { offset: 0, length: 0 })).byteLength, 0);
+      await assert.rejects(s.get('edge-empty', { offset: 0, length: 1 }), (e) => isEngramError(e, 'InvalidArgument'));
+      await assert.rejects(s.get('edge-missing', { offset: 0, length: 1 }), (e) => isEngramError(e, 'NotFound'));
+    });
+
+    withStore('a list started before more puts sees at least every object that existed when it began', async (s) => {
+      for (let i = 0; i < 20; i++) await s.put(`l/${String(i).padStart(2, '0')}`, bytes(i));
+      const seen: string[] = [];
+      for await (const info of s.list('l/')) {
+        seen.push(info.key);
+        if (seen.length === 1) await s.put('l/zz-late', bytes(1));
+      }
+      for (let i = 0; i < 20; i++) assert.ok(seen.includes(`l/${String(i).padStart(2, '0')}`), `l/${i}`);
+    });
+
     withStore('head reports size and a plausible mtime', async (s) => {
       const before = Date.now() - 5000;
       await s.put('h', new Uint8Array(123));

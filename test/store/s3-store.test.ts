@@ -1,0 +1,311 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DeleteBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { isEngramError } from '../../src/errors/index.ts';
+import { openStore } from '../../src/repo/open-store.ts';
+import { S3Store, type S3StoreOptions } from '../../src/s3.ts';
+import type { ObjectStore } from '../../src/store/index.ts';
+import { prng as makePrng } from '../helpers/fuzz.ts';
+import { emptyS3Store, requireS3Env, s3TestStoreOptions, s3TestUrl, uniqueS3Name } from '../helpers/s3-test-store.ts';
+import { runObjectStoreConformance } from './object-store.conformance.ts';
+
+const urls = new WeakMap<ObjectStore, string>();
+
+runObjectStoreConformance('s3', {
+  create: async () => {
+    const url = s3TestUrl('conformance');
+    const store = new S3Store(s3TestStoreOptions(url));
+    urls.set(store, url);
+    return store;
+  },
+  // close() has run: a second store on the same prefix removes what the test left.
+  dispose: async (s: ObjectStore) => {
+    const again = new S3Store(s3TestStoreOptions(urls.get(s)!));
+    try {
+      await emptyS3Store(again);
+    } finally {
+      await again.close();
+    }
+  },
+});
+
+const MiB = 1024 * 1024;
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** A store on a fresh prefix of the test bucket; `body` runs, then the prefix is emptied. */
+async function withStore(extra: Partial<S3StoreOptions>, body: (s: S3Store, url: string) => Promise<void>): Promise<void> {
+  const url = s3TestUrl('s3-store');
+  const store = new S3Store(s3TestStoreOptions(url, extra));
+  try {
+    await store.ensureBucket();
+    await body(store, url);
+  } finally {
+    await emptyS3Store(store).catch(() => undefined);
+    await store.close();
+  }
+}
+
+/** The server's own view of an object, without engram in between. */
+function rawClient(): S3Client {
+  const e = requireS3Env();
+  return new S3Client({
+    endpoint: e.endpoint,
+    region: e.region,
+    credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+test('an object above the multipart threshold goes up in parts and round-trips by hash, also by ranges across parts', async () => {
+  await withStore({ multipartThreshold: 5 * MiB, partSize: 5 * MiB }, async (s) => {
+    const big = seededBytes(17 * MiB + 12345, 7);
+    assert.equal(await s.put('chunks/big', big), true);
+    const raw = rawClient();
+    try {
+      const head = await raw.send(new HeadObjectCommand({ Bucket: s.bucket, Key: `${s.root}chunks/big` }));
+      // A multipart object's ETag is "<md5 of part md5s>-<part count>".
+      assert.match(head.ETag ?? '', /-4"?$/);
+    } finally {
+      raw.destroy();
+    }
+    assert.equal((await s.head('chunks/big'))?.size, big.byteLength);
+    assert.equal(sha(await s.get('chunks/big')), sha(big));
+    const across = { offset: 5 * MiB - 100, length: 5 * MiB + 200 };
+    assert.equal(sha(await s.get('chunks/big', across)), sha(big.subarray(across.offset, across.offset + across.length)));
+    // if-absent on a large object that exists writes nothing
+    assert.equal(await s.put('chunks/big', seededBytes(6 * MiB, 8), { ifAbsent: true }), false);
+    assert.equal(sha(await s.get('chunks/big')), sha(big));
+  });
+});
+
+test('if-absent puts racing from two separate clients: exactly one wins each key, and its bytes stay', async () => {
+  await withStore({}, async (a, url) => {
+    const b = new S3Store(s3TestStoreOptions(url));
+    try {
+      for (let i = 0; i < 10; i++) {
+        const key = `refs/main/${i}.json`;
+        const [ra, rb] = await Promise.all([a.put(key, Uint8Array.of(1, i), { ifAbsent: true }), b.put(key, Uint8Array.of(2, i), { ifAbsent: true })]);
+        assert.equal(Number(ra) + Number(rb), 1, `key ${key}: ${ra} ${rb}`);
+        assert.deepEqual(await b.get(key), Uint8Array.of(ra ? 1 : 2, i));
+      }
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+test('list pages through more keys than one ListObjectsV2 answer holds', async () => {
+  await withStore({ listPageSize: 7 }, async (s) => {
+    const keys = Array.from({ length: 60 }, (_, i) => `chunks/${String(i % 7).padStart(2, '0')}/${i}`);
+    await Promise.all(keys.map((k) => s.put(k, Uint8Array.of(1))));
+    const seen: string[] = [];
+    for await (const info of s.list('chunks/')) seen.push(info.key);
+    assert.deepEqual(seen.sort(), keys.sort());
+  });
+});
+
+test('throttling (503 SlowDown, 429) and dropped connections from the real server path are retried with backoff', async () => {
+  const e = requireS3Env();
+  // The first 3 requests get 503 SlowDown, the next 2 a 429, the next 2 a reset connection: 7 failed
+  // attempts of the first request (of 8 allowed); the rest reach RGW.
+  const proxy = await startFaultProxy(e.endpoint, ['503', '503', '503', '429', '429', 'reset', 'reset']);
+  const retries: number[] = [];
+  try {
+    await withStore({ endpoint: proxy.url, retry: { baseDelayMs: 5, onRetry: (r) => retries.push(r.attempt) } }, async (s) => {
+      const data = seededBytes(100_000, 3);
+      assert.equal(await s.put('chunks/x', data), true);
+      assert.equal(sha(await s.get('chunks/x')), sha(data));
+    });
+    assert.equal(proxy.faultsServed(), 7);
+    assert.deepEqual(retries, [1, 2, 3, 4, 5, 6, 7]);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('requests in flight stay within maxConcurrency, multipart parts included', async () => {
+  const e = requireS3Env();
+  const proxy = await startFaultProxy(e.endpoint, []);
+  try {
+    await withStore({ endpoint: proxy.url, maxConcurrency: 3, multipartThreshold: 5 * MiB, partSize: 5 * MiB }, async (s) => {
+      const big = seededBytes(26 * MiB, 11);
+      await Promise.all([s.put('big', big), ...Array.from({ length: 30 }, (_, i) => s.put(`small/${i}`, seededBytes(50_000, i)))]);
+      assert.equal(sha(await s.get('big')), sha(big));
+    });
+    assert.ok(proxy.maxInFlight() <= 3, `max in flight: ${proxy.maxInFlight()}`);
+    assert.ok(proxy.maxInFlight() >= 2, `requests did overlap: ${proxy.maxInFlight()}`);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('when throttling outlasts the retries, the error is an IOError naming the status', async () => {
+  const e = requireS3Env();
+  const proxy = await startFaultProxy(e.endpoint, Array.from({ length: 100 }, () => '503' as const));
+  const s = new S3Store(s3TestStoreOptions(s3TestUrl('throttled'), { endpoint: proxy.url, retry: { attempts: 3, baseDelayMs: 1 } }));
+  try {
+    await assert.rejects(s.get('k'), (err) => isEngramError(err, 'IOError') && /SlowDown/.test(err.message) && err.data.status === 503);
+    assert.equal(proxy.faultsServed(), 3);
+  } finally {
+    await s.close();
+    await proxy.close();
+  }
+});
+
+test('an if-absent PUT whose answer was lost is retried and still reported as won (the object is ours)', async () => {
+  const e = requireS3Env();
+  // 'drop' forwards the request to RGW (which stores the object) and then cuts the client's connection.
+  const proxy = await startFaultProxy(e.endpoint, ['drop']);
+  try {
+    await withStore({ endpoint: proxy.url, retry: { baseDelayMs: 1 } }, async (s) => {
+      assert.equal(await s.put('refs/main/1.json', Uint8Array.of(4, 5, 6), { ifAbsent: true }), true);
+      assert.equal(proxy.faultsServed(), 1);
+      assert.equal(await s.put('refs/main/1.json', Uint8Array.of(7), { ifAbsent: true }), false);
+      assert.deepEqual(await s.get('refs/main/1.json'), Uint8Array.of(4, 5, 6));
+    });
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('a write creates a missing bucket; reads of a missing bucket are NotFound naming the bucket', async () => {
+  const e = requireS3Env();
+  const bucket = `${e.bucketPrefix}-${uniqueS3Name('b')}`.slice(0, 63).replace(/-+$/, '');
+  const reader = new S3Store(s3TestStoreOptions(`s3://${bucket}/repo`, { createBucket: false }));
+  const writer = new S3Store(s3TestStoreOptions(`s3://${bucket}/repo`));
+  try {
+    await assert.rejects(reader.get('config.json'), (err) => isEngramError(err, 'NotFound') && err.message.includes(bucket));
+    assert.equal(await reader.head('config.json'), undefined);
+    assert.deepEqual(await collect(reader.list('')), []);
+    await assert.rejects(reader.put('config.json', Uint8Array.of(1)), (err) => isEngramError(err, 'NotFound') && err.message.includes(bucket));
+    assert.equal(await writer.put('config.json', Uint8Array.of(1), { ifAbsent: true }), true);
+    assert.deepEqual(await reader.get('config.json'), Uint8Array.of(1));
+  } finally {
+    await emptyS3Store(writer).catch(() => undefined);
+    const raw = rawClient();
+    await raw.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+    raw.destroy();
+    await reader.close();
+    await writer.close();
+  }
+});
+
+test('openStore opens s3:// URLs by loading the S3 module on demand; the core never imports it statically', async () => {
+  const url = s3TestUrl('open-store');
+  const store = await openStore(url);
+  try {
+    assert.ok(store instanceof S3Store);
+    assert.equal(store.location, url);
+  } finally {
+    await store.close();
+  }
+  // Walk the static import graph of the core entry points: nothing reaches the AWS SDK or s3-store.
+  const seen = new Set<string>();
+  const walk = async (file: string): Promise<void> => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = await readFile(file, 'utf8');
+    for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)) {
+      const spec = m[1]!;
+      assert.ok(!spec.startsWith('@aws-sdk') && !/s3/.test(spec), `${file} imports ${spec}`);
+      if (spec.startsWith('.')) await walk(join(dirname(file), spec));
+    }
+  };
+  const src = fileURLToPath(new URL('../../src/', import.meta.url));
+  for (const entry of ['index.ts', 'store/index.ts', 'repo/index.ts', 'cli/main.ts']) await walk(join(src, entry));
+  assert.ok(seen.size > 20);
+});
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+function seededBytes(n: number, seed: number): Uint8Array {
+  const rnd = makePrng(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 4) {
+    const v = Math.floor(rnd() * 2 ** 32);
+    out[i] = v & 255;
+    out[i + 1] = (v >>> 8) & 255;
+    out[i + 2] = (v >>> 16) & 255;
+    out[i + 3] = v >>> 24;
+  }
+  return out;
+}
+
+type Fault = '503' | '429' | 'reset' | 'drop';
+
+/**
+ * A tiny HTTP proxy in front of the real RGW: it answers the first requests with the listed faults
+ * (503 SlowDown, 429, a reset connection, or — 'drop' — forwarding the request and then cutting the
+ * connection before the answer), then forwards everything unchanged. The Host header is kept, so
+ * SigV4 signatures made for the proxy's address still verify at RGW.
+ */
+async function startFaultProxy(upstream: string, faults: Fault[]): Promise<{ url: string; faultsServed(): number; maxInFlight(): number; close(): Promise<void> }> {
+  const target = new URL(upstream);
+  let served = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const server = createServer((req, res) => {
+    // Counted from arrival until the answer starts: the client cannot free its slot before that,
+    // so this never exceeds what the client really has in flight.
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    let answered = false;
+    const answer = (): void => {
+      if (!answered) inFlight--;
+      answered = true;
+    };
+    res.on('close', answer);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const fault = faults.shift();
+      if (fault) served++;
+      if (fault) answer();
+      if (fault === '503' || fault === '429') {
+        const code = fault === '503' ? 'SlowDown' : 'TooManyRequests';
+        res.writeHead(Number(fault), { 'content-type': 'application/xml' });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>Please reduce your request rate.</Message></Error>`);
+        return;
+      }
+      if (fault === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+        if (fault === 'drop') {
+          upRes.resume();
+          upRes.on('end', () => req.socket.destroy());
+          return;
+        }
+        answer();
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
+      up.on('error', () => req.socket.destroy());
+      up.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    faultsServed: () => served,
+    maxInFlight: () => maxInFlight,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
