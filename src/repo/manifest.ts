@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EngramError } from '../errors/index.ts';
-import { isDType, type DType, type FileSegment, type Shape } from '../tensor/index.ts';
+import { byteLengthOf, isDType, numel, type DType, type FileSegment, type Shape } from '../tensor/index.ts';
 
 /** A JSON value, for user metadata. */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
@@ -32,12 +32,30 @@ export interface ChunkInfo {
   readonly depth?: number;
 }
 
-/** A tensor of the snapshot. */
+/**
+ * One shard of a sharded tensor (saved by the ranks of a distributed job, distributed/): the box
+ * `offsets` … `offsets + shape` of the global tensor, its bytes in C order of its own `shape`.
+ */
+export interface ShardEntry {
+  /** Where the shard starts in the global tensor, one offset per dimension. */
+  readonly offsets: readonly number[];
+  /** The shard's own shape (same rank as the global tensor). */
+  readonly shape: Shape;
+  readonly byteLength: number;
+  readonly chunks: readonly ChunkRef[];
+}
+
+/**
+ * A tensor of the snapshot. A whole tensor's bytes are the concatenation of `chunks`. A sharded
+ * tensor (manifest version 2) has `shards` instead, which tile the global `shape` exactly (no gap,
+ * no overlap), and an empty `chunks`; `byteLength` is still the global tensor's.
+ */
 export interface TensorEntry {
   readonly dtype: DType;
   readonly shape: Shape;
   readonly byteLength: number;
   readonly chunks: readonly ChunkRef[];
+  readonly shards?: readonly ShardEntry[];
 }
 
 /** An opaque byte string of the snapshot (free-form state, tokenizer files, …). */
@@ -60,10 +78,18 @@ export interface FileEntry {
   readonly segments: readonly FileSegment[];
 }
 
+/**
+ * Manifest versions this build reads. Version 2 is version 1 plus `TensorEntry.shards`; only
+ * manifests that hold a sharded tensor are written as version 2, so repositories without
+ * distributed saves stay readable by older builds (which refuse a version 2 manifest with
+ * `Unsupported` — and their GC then deletes nothing rather than miss its chunks).
+ */
+export const MANIFEST_VERSIONS: readonly number[] = [1, 2];
+
 /** The body of a snapshot manifest. */
 export interface SnapshotManifest {
   readonly format: 'engram.snapshot';
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly id: string;
   readonly run: string;
   readonly step: number;
@@ -110,13 +136,20 @@ export function decodeManifest(id: string, bytes: Uint8Array): SnapshotManifest 
   const body = outer.body as SnapshotManifest;
   if (createHash('sha256').update(JSON.stringify(body)).digest('hex') !== outer.sha256) throw bad(id, 'checksum mismatch');
   if (body.format !== 'engram.snapshot') throw bad(id, 'not a snapshot manifest');
-  if (body.version !== 1) {
+  if (!MANIFEST_VERSIONS.includes(body.version)) {
     throw new EngramError('Unsupported', `snapshot ${id} has manifest version ${String(body.version)}, newer than this engram reads`, { snapshot: id });
   }
   if (body.id !== id) throw bad(id, `names itself ${String(body.id)}`);
   for (const [name, t] of Object.entries(body.tensors)) {
     if (!isDType(t.dtype)) throw bad(id, `tensor ${name} has unknown dtype ${String(t.dtype)}`);
-    checkRefs(id, name, t.chunks, t.byteLength, body.chunks);
+    if (t.shards === undefined) {
+      checkRefs(id, name, t.chunks, t.byteLength, body.chunks);
+      continue;
+    }
+    if (body.version < 2) throw bad(id, `tensor ${name} has shards in a version ${body.version} manifest`);
+    const why = shardLayoutProblem(t);
+    if (why !== undefined) throw bad(id, `tensor ${name}: ${why}`);
+    for (const [i, sh] of t.shards.entries()) checkRefs(id, `${name} shard ${i}`, sh.chunks, sh.byteLength, body.chunks);
   }
   for (const [name, b] of Object.entries(body.blobs)) checkRefs(id, name, b.chunks, b.byteLength, body.chunks);
   for (const f of body.files) checkRefs(id, f.path, f.literal.chunks, f.literal.byteLength, body.chunks);
@@ -131,6 +164,58 @@ function checkRefs(id: string, item: string, refs: readonly ChunkRef[], byteLeng
     total += r.length;
   }
   if (total !== byteLength) throw bad(id, `${item} chunks cover ${total} bytes, not ${byteLength}`);
+}
+
+/**
+ * Why a sharded tensor's shards do not tile its global shape exactly (undefined when they do):
+ * every shard has the tensor's rank, lies inside it, has the byte length its shape needs, no two
+ * overlap, and together they cover every element. Shared by manifest decoding and the distributed
+ * committer, so a snapshot never names a tensor with holes.
+ */
+export function shardLayoutProblem(t: Pick<TensorEntry, 'dtype' | 'shape' | 'byteLength' | 'chunks' | 'shards'>): string | undefined {
+  const shards = t.shards ?? [];
+  if (!Array.isArray(t.shape) || !Array.isArray(shards)) return 'malformed shape or shard list';
+  if (t.chunks.length !== 0) return 'a sharded tensor must not also have whole-tensor chunks';
+  let global: number;
+  let volume = 0;
+  try {
+    if (byteLengthOf(t.dtype, t.shape) !== t.byteLength) return `byte length ${t.byteLength} does not match its shape`;
+    global = numel(t.shape);
+    for (const [i, sh] of shards.entries()) {
+      if (!Array.isArray(sh.offsets) || !Array.isArray(sh.shape) || sh.offsets.length !== t.shape.length || sh.shape.length !== t.shape.length) {
+        return `shard ${i} does not have the tensor's ${t.shape.length} dimensions`;
+      }
+      for (let d = 0; d < t.shape.length; d++) {
+        const o = sh.offsets[d]!;
+        if (!Number.isSafeInteger(o) || o < 0 || o + sh.shape[d]! > t.shape[d]!) return `shard ${i} [${boxText(sh)}] lies outside [${t.shape.join(', ')}]`;
+      }
+      if (byteLengthOf(t.dtype, sh.shape) !== sh.byteLength) return `shard ${i} byte length ${sh.byteLength} does not match its shape`;
+      volume += numel(sh.shape);
+    }
+  } catch {
+    return 'a shape is not a list of non-negative integers';
+  }
+  if (volume !== global) return `shards hold ${volume} elements, the tensor ${global}`;
+  // Equal volume and no overlap means exact cover. Quadratic, but shard counts are world sizes.
+  for (let i = 0; i < shards.length; i++) {
+    for (let j = i + 1; j < shards.length; j++) {
+      if (boxesOverlap(shards[i]!, shards[j]!)) return `shards ${i} [${boxText(shards[i]!)}] and ${j} [${boxText(shards[j]!)}] overlap`;
+    }
+  }
+  return undefined;
+}
+
+function boxesOverlap(a: Pick<ShardEntry, 'offsets' | 'shape'>, b: Pick<ShardEntry, 'offsets' | 'shape'>): boolean {
+  for (let d = 0; d < a.offsets.length; d++) {
+    if (a.shape[d] === 0 || b.shape[d] === 0) return false;
+    if (a.offsets[d]! + a.shape[d]! <= b.offsets[d]! || b.offsets[d]! + b.shape[d]! <= a.offsets[d]!) return false;
+  }
+  return true;
+}
+
+/** `0:2, 4:8` for a box: start:end per dimension. */
+export function boxText(box: Pick<ShardEntry, 'offsets' | 'shape'>): string {
+  return box.offsets.map((o, d) => `${o}:${o + box.shape[d]!}`).join(', ');
 }
 
 /** Every chunk hash a manifest keeps alive, including delta bases. */

@@ -7,6 +7,7 @@ import { EngramError } from '../errors/index.ts';
 import { encodeSegmentBytes, Tensor } from '../tensor/index.ts';
 import type { ChunkReader } from './chunk-reader.ts';
 import type { FileEntry, JsonValue, SnapshotManifest, TensorEntry } from './manifest.ts';
+import { readTensorRegion } from './tensor-region.ts';
 
 /** A committed, immutable snapshot. */
 export class Snapshot {
@@ -70,8 +71,24 @@ export class Snapshot {
   async tensor(name: string, options: { into?: Uint8Array } = {}): Promise<Tensor> {
     const full = this.resolveTensorName(name);
     const t = this.manifest.tensors[full]!;
-    const data = await this.#reader.read(t.chunks, t.byteLength, `tensor ${full}`, options.into);
+    // A sharded tensor (a distributed save) is assembled from its shards.
+    const data = t.shards
+      ? await readTensorRegion(this.#reader, full, t, { offsets: t.shape.map(() => 0), shape: t.shape }, options)
+      : await this.#reader.read(t.chunks, t.byteLength, `tensor ${full}`, options.into);
     return new Tensor(t.dtype, t.shape, data);
+  }
+
+  /**
+   * Loads the box `offsets` … `offsets + shape` of a tensor (whole or sharded), reading only the
+   * chunks that hold bytes of it: load-time resharding for a rank that needs only its part.
+   *
+   * @example const rows = await snap.readRegion('model/w', [128, 0], [128, 512]);
+   */
+  async readRegion(name: string, offsets: readonly number[], shape: readonly number[], options: { into?: Uint8Array } = {}): Promise<Tensor> {
+    const full = this.resolveTensorName(name);
+    const t = this.manifest.tensors[full]!;
+    const data = await readTensorRegion(this.#reader, full, t, { offsets, shape }, options);
+    return new Tensor(t.dtype, [...shape], data);
   }
 
   /**

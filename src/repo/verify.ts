@@ -37,6 +37,8 @@ function usersOf(m: SnapshotManifest): Map<string, string[]> {
     users.set(hash, list);
   };
   for (const [n, t] of Object.entries(m.tensors)) for (const r of t.chunks) add(r.hash, `tensor ${n}`);
+  // A sharded tensor's chunks are its shards' (distributed saves); `chunks` is then empty.
+  for (const [n, t] of Object.entries(m.tensors)) for (const sh of t.shards ?? []) for (const r of sh.chunks) add(r.hash, `tensor ${n}`);
   for (const [n, b] of Object.entries(m.blobs)) for (const r of b.chunks) add(r.hash, `blob ${n}`);
   for (const f of m.files) for (const r of f.literal.chunks) add(r.hash, `file ${f.path}`);
   for (const [hash, info] of Object.entries(m.chunks)) if (info.base) add(info.base, `base of chunk ${hash}`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import { writeSafetensors } from '../../formats/index.ts';
+import { restoreSharded, shardsMetadata } from '../../distributed/index.ts';
 import { restoreFiles, safeJoin, writeFileAtomic } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
@@ -11,13 +12,55 @@ import { ProgressBar } from '../progress-bar.ts';
 export const restoreHelp = `engram restore <ref> <dir> [--json]
   Writes the snapshot's files into <dir>, each byte-identical to what was saved and verified by its
   SHA-256. Tensors saved through the library (not from files) go to <dir>/tensors.safetensors and
-  blobs to <dir>/blobs/.`;
+  blobs to <dir>/blobs/.
+
+engram restore <ref> <dir> --rank K --world-size W [--json]
+  Load-time resharding: writes this rank's part of every tensor to <dir>/rank-K.safetensors, reading only
+  the chunks it overlaps, whatever number of ranks saved the snapshot. Sharded tensors are split along
+  dimension 0 into W near-equal blocks (the first rows % W ranks get one row more); other tensors are
+  written whole. The file's __metadata__ "engram.shards" gives each block's offsets and global shape, in
+  the format \`engram save --rank\` reads. Rank 0 also writes blobs to <dir>/blobs/.`;
+
+function intOption(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new EngramError('InvalidArgument', `--${name} must be a non-negative integer, got ${v ?? 'nothing'}`, {});
+  return n;
+}
+
+/** `engram restore --rank K --world-size W`: this rank's blocks as one safetensors file. */
+async function restoreRank(ctx: CliContext, ref: string, dir: string, rankText: string | undefined, worldText: string | undefined): Promise<number> {
+  const rank = intOption('rank', rankText);
+  const worldSize = intOption('world-size', worldText);
+  const repo = await openRepo(ctx);
+  try {
+    const snap = await repo.snapshot(ref);
+    const restored = await restoreSharded(snap, { rank, worldSize });
+    const tensors = [...restored].map(([name, r]) => ({ name, dtype: r.tensor.dtype, shape: r.tensor.shape, data: r.tensor.data }));
+    const path = join(dir, `rank-${rank}.safetensors`);
+    await writeFileAtomic(path, [writeSafetensors(tensors, shardsMetadata(restored))]);
+    const written = [path];
+    if (rank === 0) {
+      for (const name of snap.blobNames()) {
+        const p = safeJoin(dir, `blobs/${name}`);
+        await writeFileAtomic(p, [await snap.blob(name)]);
+        written.push(p);
+      }
+    }
+    const bytes = tensors.reduce((n, t) => n + t.data.byteLength, 0);
+    if (ctx.json) printJson(ctx, { id: snap.id, rank, worldSize, written, bytes });
+    else ctx.out(`Restored rank ${rank} of ${worldSize} of ${snap.run}@${snap.step} (${snap.id}) into ${path}: ${tensors.length} tensors, ${formatBytes(bytes)}`);
+    return 0;
+  } finally {
+    await repo.close();
+  }
+}
 
 /** Runs `engram restore`. */
 export async function runRestore(ctx: CliContext, argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { rank: { type: 'string' }, 'world-size': { type: 'string' } } });
   if (positionals.length !== 2) throw new EngramError('InvalidArgument', 'engram restore needs a ref and a target directory', {});
   const [ref, dir] = positionals as [string, string];
+  if (values.rank !== undefined || values['world-size'] !== undefined) return restoreRank(ctx, ref, dir, values.rank, values['world-size']);
   const repo = await openRepo(ctx);
   try {
     const snap = await repo.snapshot(ref);

@@ -1,11 +1,21 @@
 /** @module `engram show <ref>`: one snapshot's lineage, metrics, tensors and files. */
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
+import { boxText } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
 
 export const showHelp = `engram show <ref> [--json]
-  Shows a snapshot. Refs: an id (or unique prefix), run@step, run@latest, run@best:metric, tag:name, with ~N for the N-th parent.`;
+  Shows a snapshot. Refs: an id (or unique prefix), run@step, run@latest, run@best:metric, tag:name, with ~N for the N-th parent.
+  Tensors of a distributed save list their shards: each box as start:end per dimension (--json: "shards"
+  with offsets, shape and chunks).`;
+
+/** Shard lines shown per tensor; `--json` has them all. */
+const MAX_SHARD_LINES = 32;
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
 
 /** Runs `engram show`. */
 export async function runShow(ctx: CliContext, argv: string[]): Promise<number> {
@@ -32,7 +42,14 @@ export async function runShow(ctx: CliContext, argv: string[]): Promise<number> 
     ctx.out(`\n${names.length} tensors:`);
     for (const n of names) {
       const t = m.tensors[n]!;
-      ctx.out(`  ${n}  ${t.dtype}[${t.shape.join(', ')}]  ${formatBytes(t.byteLength)}  ${t.chunks.length} chunk${t.chunks.length === 1 ? '' : 's'}`);
+      if (!t.shards) {
+        ctx.out(`  ${n}  ${t.dtype}[${t.shape.join(', ')}]  ${formatBytes(t.byteLength)}  ${plural(t.chunks.length, 'chunk')}`);
+        continue;
+      }
+      // A distributed save's tensor: its shard layout, one box per line (start:end per dimension).
+      ctx.out(`  ${n}  ${t.dtype}[${t.shape.join(', ')}]  ${formatBytes(t.byteLength)}  ${plural(t.shards.length, 'shard')}`);
+      for (const sh of t.shards.slice(0, MAX_SHARD_LINES)) ctx.out(`      [${boxText(sh)}]  ${formatBytes(sh.byteLength)}  ${plural(sh.chunks.length, 'chunk')}`);
+      if (t.shards.length > MAX_SHARD_LINES) ctx.out(`      … ${t.shards.length - MAX_SHARD_LINES} more (--json lists all)`);
     }
     const blobs = Object.entries(m.blobs);
     if (blobs.length) {
