@@ -6,10 +6,13 @@
 import type { ChunkRef } from './manifest.ts';
 
 interface Pending {
-  readonly buffer: Uint8Array;
+  buffer: Uint8Array;
   used: number;
   readonly waiters: { offset: number; length: number; assign: (refs: ChunkRef[]) => void }[];
 }
+
+/** Bytes a new bundle starts with before it grows. */
+const INITIAL_BYTES = 64 * 1024;
 
 /** Collects small items per width; `flush` writes what is left. */
 export class Bundler {
@@ -29,13 +32,22 @@ export class Bundler {
    */
   async add(bytes: Uint8Array, width: number, assign: (refs: ChunkRef[]) => void): Promise<void> {
     let b = this.#open.get(width);
-    if (b && b.used + bytes.byteLength > b.buffer.byteLength) {
+    if (b && b.used + bytes.byteLength > Math.max(this.#size, b.buffer.byteLength)) {
       await this.#close(width, b);
       b = undefined;
     }
     if (!b) {
-      b = { buffer: new Uint8Array(Math.max(this.#size, bytes.byteLength)), used: 0, waiters: [] };
+      b = { buffer: new Uint8Array(Math.min(Math.max(this.#size, bytes.byteLength), Math.max(INITIAL_BYTES, bytes.byteLength))), used: 0, waiters: [] };
       this.#open.set(width, b);
+    }
+    if (b.used + bytes.byteLength > b.buffer.byteLength) {
+      // Grown by doubling up to the bundle size: a small model's save (a checkpoint every few
+      // steps) then allocates and touches what it fills, not a whole chunk's worth of fresh memory.
+      let n = b.buffer.byteLength;
+      while (n < b.used + bytes.byteLength) n *= 2;
+      const grown = new Uint8Array(Math.min(n, Math.max(this.#size, b.used + bytes.byteLength)));
+      grown.set(b.buffer.subarray(0, b.used));
+      b.buffer = grown;
     }
     const offset = b.used;
     b.buffer.set(bytes, offset);

@@ -6,9 +6,10 @@
  * one step per training step and falls behind; on its own thread it runs at the disk's pace while
  * training continues. The staged buffers are SharedArrayBuffers, so handing them over copies nothing.
  */
+import { stat } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { EngramError, type ErrorCode } from '../errors/index.ts';
-import type { RetentionRule, SaveOptions, SnapshotManifest } from '../repo/index.ts';
+import type { RetentionRule, SaveOptions, SnapshotManifest, TensorInput } from '../repo/index.ts';
 import type { CheckpointEvent } from './checkpoint-event.ts';
 import type { BestTagRule } from './tag-best.ts';
 
@@ -21,10 +22,35 @@ export interface CommitRequest {
   readonly retention: readonly RetentionRule[];
 }
 
+/** Where a staged tensor's bytes are: a range of a shared buffer the thread was sent before. */
+export interface SharedRange {
+  readonly buffer: number;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+/**
+ * A request as posted: tensors backed by shared buffers name the buffer by number instead of
+ * carrying it. Posting a SharedArrayBuffer costs far more on a busy main thread than posting a
+ * number (tenths of a millisecond to milliseconds, per save, with a large TensorFlow.js heap), and
+ * the staging buffers are the same from one save to the next, so each is sent once.
+ */
+export interface PostedCommit extends Omit<CommitRequest, 'save'> {
+  readonly save: Omit<CommitRequest['save'], 'tensors'> & {
+    readonly tensors?: Readonly<Record<string, Omit<TensorInput, 'data'> & { readonly data?: Uint8Array | SharedRange }>>;
+  };
+  /** Shared buffers the thread has not seen yet, by number. */
+  readonly newBuffers: readonly (readonly [number, SharedArrayBuffer])[];
+  /** Numbers of buffers the main thread has dropped: the thread forgets them too. */
+  readonly dropped: readonly number[];
+}
+
 /** The commit thread's answer. */
 export type CommitReply =
   | { readonly id: number; readonly ok: true; readonly manifest: SnapshotManifest; readonly best?: Extract<CheckpointEvent, { type: 'best' }>; readonly forgotten: readonly string[] }
   | { readonly id: number; readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string; readonly data: Record<string, unknown> } };
+
+const noop = (): void => {};
 
 /** A worker thread holding its own handle on one fs repository. */
 export class CommitThread {
@@ -32,9 +58,17 @@ export class CommitThread {
   readonly #pending = new Map<number, { resolve: (r: Extract<CommitReply, { ok: true }>) => void; reject: (e: unknown) => void }>();
   #nextId = 1;
   #dead: Error | undefined;
+  readonly #bufferIds = new WeakMap<SharedArrayBuffer, number>();
+  #nextBuffer = 1;
+  #dropped: number[] = [];
+  // A staging buffer the main thread lets go of (a model whose shapes changed) is let go of by the thread too.
+  readonly #finalizer = new FinalizationRegistry<number>((n) => this.#dropped.push(n));
 
   /** Starts a thread for the repository at `location` (a directory path). */
   constructor(location: string) {
+    // libuv's thread pool starts with the first request any thread makes, and its threads inherit
+    // that thread's priority: make sure it is this one, not the commit thread (which lowers its own).
+    stat(location, noop);
     this.#worker = new Worker(new URL('./commit-worker-boot.js', import.meta.url), { workerData: { location } });
     this.#worker.on('message', (reply: CommitReply) => {
       const p = this.#pending.get(reply.id);
@@ -62,8 +96,36 @@ export class CommitThread {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#worker.ref();
-      this.#worker.postMessage({ ...request, id } satisfies CommitRequest);
+      this.#worker.postMessage(this.#posted(request, id));
     });
+  }
+
+  /** The request with shared buffers replaced by their numbers (see {@link PostedCommit}). */
+  #posted(request: Omit<CommitRequest, 'id'>, id: number): PostedCommit {
+    const newBuffers: [number, SharedArrayBuffer][] = [];
+    let tensors: Record<string, Omit<TensorInput, 'data'> & { data?: Uint8Array | SharedRange }> | undefined;
+    if (request.save.tensors) {
+      tensors = {};
+      for (const [name, t] of Object.entries(request.save.tensors)) {
+        const buf = t.data?.buffer;
+        if (!t.data || !(buf instanceof SharedArrayBuffer)) {
+          tensors[name] = t;
+          continue;
+        }
+        let n = this.#bufferIds.get(buf);
+        if (n === undefined) {
+          n = this.#nextBuffer++;
+          this.#bufferIds.set(buf, n);
+          this.#finalizer.register(buf, n);
+          newBuffers.push([n, buf]);
+        }
+        tensors[name] = { ...t, data: { buffer: n, byteOffset: t.data.byteOffset, byteLength: t.data.byteLength } };
+      }
+    }
+    const dropped = this.#dropped;
+    this.#dropped = [];
+    const { tensors: _t, ...save } = request.save;
+    return { ...request, id, save: { ...save, ...(tensors ? { tensors } : {}) }, newBuffers, dropped };
   }
 
   /** Stops the thread (after the caller has waited for its commits). */

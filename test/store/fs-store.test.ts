@@ -12,6 +12,12 @@ runObjectStoreConformance('fs', {
   dispose: async (s: ObjectStore) => rm((s as FsStore).root, { recursive: true, force: true }),
 });
 
+// The blocking flavour (the commit thread's) keeps the same contract.
+runObjectStoreConformance('fs (sync io)', {
+  create: async () => new FsStore(await mkdtemp(join(tmpdir(), 'engram-fs-sync-')), { io: 'sync' }),
+  dispose: async (s: ObjectStore) => rm((s as FsStore).root, { recursive: true, force: true }),
+});
+
 async function tempStore(): Promise<FsStore> {
   return new FsStore(await mkdtemp(join(tmpdir(), 'engram-fs-')));
 }
