@@ -3,18 +3,21 @@ import { extname } from 'node:path';
 import { EngramError } from '../errors/index.ts';
 import type { WritableFormat } from '../formats/index.ts';
 
-const WRITABLE: readonly WritableFormat[] = ['safetensors', 'npz', 'gguf', 'npy'];
+const WRITABLE: readonly WritableFormat[] = ['safetensors', 'npz', 'gguf', 'npy', 'tfjs', 'pt', 'h5'];
 // Formats engram reads but cannot write yet: named so the error says "not yet", not "unknown".
-const READ_ONLY = ['pt', 'pth', 'ckpt', 'pytorch', 'onnx', 'h5', 'hdf5', 'tfjs'];
+const READ_ONLY = ['ckpt', 'onnx'];
+// Other names of a writable format.
+const ALIASES: Readonly<Record<string, WritableFormat>> = { pth: 'pt', pytorch: 'pt', hdf5: 'h5' };
 
 /** Parses a format name; `Unsupported` for known read-only formats, `InvalidArgument` otherwise. */
 export function parseWritableFormat(name: string): WritableFormat {
   const f = name.toLowerCase().replace(/^\./, '');
   if ((WRITABLE as readonly string[]).includes(f)) return f as WritableFormat;
+  if (Object.hasOwn(ALIASES, f)) return ALIASES[f]!;
   if (READ_ONLY.includes(f)) {
     throw new EngramError('Unsupported', `engram cannot write ${f} files yet; write safetensors, npz or gguf instead`, { format: f, suggest: 'safetensors' });
   }
-  throw new EngramError('InvalidArgument', `unknown format ${JSON.stringify(name)}: use safetensors, npz, gguf or npy`, { format: name });
+  throw new EngramError('InvalidArgument', `unknown format ${JSON.stringify(name)}: use safetensors, npz, gguf, npy, tfjs, pt or h5`, { format: name });
 }
 
 /** The format `path`'s extension names (`.safetensors` → safetensors). */

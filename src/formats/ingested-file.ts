@@ -6,7 +6,7 @@
 import type { DType, Shape } from '../tensor/index.ts';
 
 /** Names of the formats engram can read. `opaque` is any other file, kept as plain bytes. */
-export type FormatName = 'safetensors' | 'npy' | 'npz' | 'gguf' | 'pytorch' | 'onnx' | 'opaque';
+export type FormatName = 'safetensors' | 'npy' | 'npz' | 'gguf' | 'pytorch' | 'onnx' | 'tfjs' | 'hdf5' | 'opaque';
 
 export type { FileSegment, LiteralSegment, SegmentEncoding, TensorSegment } from '../tensor/index.ts';
 import type { FileSegment } from '../tensor/index.ts';

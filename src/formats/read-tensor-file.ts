@@ -2,6 +2,8 @@
 import { isEngramError } from '../errors/index.ts';
 import type { ByteSource } from './byte-source.ts';
 import { GGUF_MAGIC, readGguf } from './gguf/read-gguf.ts';
+import { HDF5_MAGIC } from './hdf5/hdf5-superblock.ts';
+import { readHdf5 } from './hdf5/read-hdf5.ts';
 import type { IngestedFile } from './ingested-file.ts';
 import { NPY_MAGIC } from './npy-header.ts';
 import { readNpy } from './read-npy.ts';
@@ -11,6 +13,8 @@ import { readOnnxExternalData } from './onnx/read-onnx-external-data.ts';
 import { readOpaque } from './read-opaque.ts';
 import { detectPytorch, readPytorch } from './read-pytorch.ts';
 import { readSafetensors } from './read-safetensors.ts';
+import { readModelJson, readTfjsModel } from './tfjs/read-tfjs-model.ts';
+import { readTfjsShard } from './tfjs/read-tfjs-shard.ts';
 
 /** True for a FormatError that means "valid, but not something engram holds as tensors". */
 function isUnsupported(e: unknown): boolean {
@@ -44,10 +48,18 @@ export async function readTensorFile(src: ByteSource): Promise<IngestedFile> {
   const zip = head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6));
   if (zip && lower.endsWith('.npz')) return orOpaque(src, readNpz);
   if (GGUF_MAGIC.every((b, i) => head[i] === b)) return orOpaque(src, readGguf);
+  // HDF5 (Keras .h5 and others) by its signature at offset 0; too large or too expanding: opaque.
+  if (HDF5_MAGIC.every((b, i) => head[i] === b)) return orOpaque(src, (s) => readHdf5(s));
   // PyTorch by content, whatever the extension (.pt, .pth, .bin, .ckpt): a zip with data.pkl or the legacy magic.
   if ((await detectPytorch(src)) !== undefined) return orOpaque(src, readPytorch);
   if (lower.endsWith('.safetensors')) return readSafetensors(src);
   if (lower.endsWith('.onnx')) return orOpaque(src, (s) => readOnnx(s));
-  // An ONNX external data file: its tensors, as a sibling .onnx on disk places them, so they deduplicate.
-  return (await readOnnxExternalData(src)) ?? readOpaque(src);
+  // A TF.js model.json: any other JSON (configs, tokenizers) is kept opaque.
+  if (lower.endsWith('.json')) {
+    const model = await readModelJson(src);
+    return model ? orOpaque(src, (s) => readTfjsModel(s, { model })) : readOpaque(src);
+  }
+  // An ONNX external data file or a TF.js weight shard: its tensors, as a sibling model on disk
+  // places them, so they deduplicate.
+  return (await readOnnxExternalData(src)) ?? (await readTfjsShard(src)) ?? readOpaque(src);
 }

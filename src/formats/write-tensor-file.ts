@@ -6,16 +6,22 @@
 import { EngramError } from '../errors/index.ts';
 import type { DType } from '../tensor/index.ts';
 import { ggmlTypeByName } from './gguf/ggml-type.ts';
+import { hdf5WriteDtype } from './hdf5/hdf5-dtype.ts';
+import { writeHdf5 } from './hdf5/write-hdf5.ts';
 import { writeGguf } from './gguf/write-gguf.ts';
 import { writeNpy } from './write-npy.ts';
 import { writeNpz } from './write-npz.ts';
+import { TORCH_STORAGE_CLASSES } from './pytorch/write-pytorch-pickle.ts';
+import { writePytorch } from './pytorch/write-pytorch.ts';
 import { writeSafetensors } from './write-safetensors.ts';
+import type { DirectoryFile } from './tfjs/write-model-directory.ts';
+import { TFJS_WRITABLE_DTYPES, writeTfjsModel } from './tfjs/write-tfjs-model.ts';
 
 /** The formats engram can write a set of tensors as. */
-export type WritableFormat = 'safetensors' | 'npz' | 'gguf' | 'npy';
+export type WritableFormat = 'safetensors' | 'npz' | 'gguf' | 'npy' | 'tfjs' | 'pt' | 'h5';
 
 /** Every writable format, in the order a suggestion prefers them. */
-export const WRITABLE_FORMATS: readonly WritableFormat[] = ['safetensors', 'npz', 'gguf', 'npy'];
+export const WRITABLE_FORMATS: readonly WritableFormat[] = ['safetensors', 'npz', 'gguf', 'npy', 'tfjs', 'pt', 'h5'];
 
 /** One tensor to write: its name in the file, dtype, logical shape and little-endian C-order bytes. */
 export interface TensorFileInput {
@@ -41,6 +47,12 @@ export function canHold(format: WritableFormat, dtype: DType): boolean {
       return NUMPY_DTYPES.has(dtype);
     case 'gguf':
       return ggmlTypeByName(dtype)?.dtype === dtype;
+    case 'tfjs':
+      return TFJS_WRITABLE_DTYPES.includes(dtype);
+    case 'pt':
+      return TORCH_STORAGE_CLASSES[dtype] !== undefined;
+    case 'h5':
+      return hdf5WriteDtype(dtype) !== undefined;
   }
 }
 
@@ -88,5 +100,44 @@ export function writeTensorFile(format: WritableFormat, tensors: readonly Tensor
         // Dense ggml type names are the engram dtype names (checked by canHold).
         tensors: tensors.map((t) => ({ name: t.name, type: t.dtype, shape: t.shape, data: t.data })),
       });
+    case 'pt':
+      // A state dict (OrderedDict of the tensors by name), laid out as torch.save writes it.
+      return writePytorch(tensors);
+    case 'tfjs':
+      throw new EngramError('InvalidArgument', 'tfjs is written as a directory (model.json and shards): use writeTensorDirectory', { format });
+    case 'h5':
+      throw new EngramError('InvalidArgument', 'h5 is written by h5wasm in a worker thread: use writeTensorFileAsync', { format });
   }
+}
+
+/**
+ * {@link writeTensorFile} for every single-file format, including h5, which h5wasm writes in a
+ * worker thread. `metadata` becomes HDF5 string attributes (see writeHdf5).
+ *
+ * @example const bytes = await writeTensorFileAsync('h5', tensors);
+ */
+export async function writeTensorFileAsync(format: WritableFormat, tensors: readonly TensorFileInput[], metadata?: Readonly<Record<string, string>>): Promise<Uint8Array> {
+  if (format !== 'h5') return writeTensorFile(format, tensors, metadata);
+  const refused = checkWritable(format, tensors);
+  if (refused) throw refused;
+  return writeHdf5(tensors, metadata);
+}
+
+/** True for a format written as a directory of files (TF.js: model.json and its weight shards) rather than one file. */
+export function isDirectoryFormat(format: WritableFormat): format is 'tfjs' {
+  return format === 'tfjs';
+}
+
+/**
+ * The files of `tensors` as a directory format, `model.json` first. Tensors named `optimizer/…`
+ * go into TF.js's optimizer group (as `includeOptimizer` writes it); `metadata` becomes
+ * `userDefinedMetadata`. Throws `Unsupported` (naming the first tensor that does not fit) first.
+ *
+ * @example await writeModelDirectory('web_model', writeTensorDirectory('tfjs', tensors));
+ */
+export function writeTensorDirectory(format: 'tfjs', tensors: readonly TensorFileInput[], metadata?: Readonly<Record<string, string>>): DirectoryFile[] {
+  const refused = checkWritable(format, tensors);
+  if (refused) throw refused;
+  const isOptimizer = (t: TensorFileInput): boolean => t.name.startsWith('optimizer/');
+  return writeTfjsModel(tensors.filter((t) => !isOptimizer(t)), { optimizer: tensors.filter(isOptimizer), ...(metadata ? { metadata } : {}) });
 }

@@ -92,11 +92,11 @@ describe('engram export and convert', () => {
     assert.deepEqual(await readdir(dir), []);
   });
 
-  test('export to a format engram cannot write yet is Unsupported', async () => {
+  test('export to ONNX without a template model is InvalidArgument naming --template, and writes nothing', async () => {
     const dir = await tempDir();
     const res = await runCli(['export', 'fx@1', '--format', 'onnx', '-o', join(dir, 'm.onnx'), '--repo', repo]);
-    assert.equal(res.code, UNSUPPORTED);
-    assert.match(res.stderr, /cannot write onnx files yet/);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /give --template MODEL\.onnx/);
     assert.deepEqual(await readdir(dir), []);
   });
 

@@ -5,21 +5,31 @@
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
-import { checkWritable, openFileSource, readTensorFile, writeTensorFile, type TensorFileInput } from '../../formats/index.ts';
+import {
+  checkWritable, isDirectoryFormat, openFileSource, planOnnxFromTensors, readTensorFile, writeModelDirectory, writeTensorDirectory, writeTensorFileAsync, type TensorFileInput,
+} from '../../formats/index.ts';
 import { writeFileAtomic } from '../../repo/index.ts';
 import { printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { formatOfPath, parseWritableFormat } from '../parse-writable-format.ts';
+import { isOnnxFormat, onnxExternalOptions, onnxTemplate, writeOnnxFiles } from './export.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
-export const convertHelp = `engram convert IN OUT [--format safetensors|npz|gguf|npy] [--json]
-  Rewrites the tensors of IN (safetensors, npy, npz, pt, gguf, onnx) as OUT; the format is --format or OUT's extension.`;
+export const convertHelp = `engram convert IN OUT [--format safetensors|npz|gguf|npy|tfjs|pt|h5] [--json]
+  Rewrites the tensors of IN (safetensors, npy, npz, pt, gguf, onnx, TF.js model.json) as OUT; the format is --format or OUT's extension.
+  tfjs writes a new directory OUT holding model.json and its weight shards.
+engram convert IN OUT.onnx --template MODEL.onnx [--external-data] [--json]
+  Writes the tensors of IN into a copy of MODEL.onnx, replacing the initializers they name.`;
 
 /** Runs `engram convert`. */
 export async function runConvert(ctx: CliContext, argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { format: { type: 'string', short: 'f' } } });
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: { format: { type: 'string', short: 'f' }, template: { type: 'string' }, 'external-data': { type: 'boolean' } },
+  });
   if (positionals.length !== 2) throw new EngramError('InvalidArgument', 'usage: engram convert IN OUT [--format F]', {});
   const [input, out] = positionals as [string, string];
+  if (isOnnxFormat(values.format ?? extname(out))) return convertOnnx(ctx, input, out, values.template, values['external-data'] === true);
   const format = values.format !== undefined ? parseWritableFormat(values.format) : formatOfPath(out);
 
   const src = await openFileSource(input);
@@ -48,12 +58,41 @@ export async function runConvert(ctx: CliContext, argv: string[]): Promise<numbe
       bar.done();
     }
     // Only safetensors carries string metadata the same way (`__metadata__`), so only it keeps it.
-    const bytes = writeTensorFile(format, tensors, format === 'safetensors' && file.format === 'safetensors' ? file.metadata : undefined);
-    await writeFileAtomic(out, [bytes]);
-    if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: bytes.byteLength });
-    else ctx.out(`Wrote ${tensors.length} tensors from ${input} (${file.format}) to ${out} (${format}, ${formatBytes(bytes.byteLength)})`);
+    let written: number;
+    if (isDirectoryFormat(format)) {
+      // model.json and its shards appear together or not at all.
+      written = await writeModelDirectory(out, writeTensorDirectory(format, tensors));
+    } else {
+      // h5 → h5 keeps the Keras attributes (model_config, training_config, …) the same way.
+      const keepMetadata = (format === 'safetensors' && file.format === 'safetensors') || (format === 'h5' && file.format === 'hdf5');
+      const bytes = await writeTensorFileAsync(format, tensors, keepMetadata ? file.metadata : undefined);
+      await writeFileAtomic(out, [bytes]);
+      written = bytes.byteLength;
+    }
+    if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: written });
+    else ctx.out(`Wrote ${tensors.length} tensors from ${input} (${file.format}) to ${out} (${format}, ${formatBytes(written)})`);
     return 0;
   } finally {
     await src.close();
+  }
+}
+
+async function convertOnnx(ctx: CliContext, input: string, out: string, template: string | undefined, external: boolean): Promise<number> {
+  const tpl = await onnxTemplate(template, 'convert');
+  try {
+    const src = await openFileSource(input);
+    try {
+      const file = await readTensorFile(src);
+      const candidates = file.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, load: () => t.load() }));
+      const plan = await planOnnxFromTensors(tpl, candidates, onnxExternalOptions(out, external));
+      const written = await writeOnnxFiles(out, plan);
+      if (ctx.json) printJson(ctx, { path: out, format: 'onnx', tensors: plan.replaced.length, bytes: written });
+      else ctx.out(`Wrote ${plan.replaced.length} tensors from ${input} (${file.format}) into ${out} (onnx from ${template}, ${formatBytes(written)})`);
+      return 0;
+    } finally {
+      await src.close();
+    }
+  } finally {
+    await tpl.close();
   }
 }

@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import { openFileSource, readTensorFile, type ByteSource } from '../../formats/index.ts';
+import { parseShardsMetadata, saveSharded, shardFileContent } from '../../distributed/index.ts';
 import type { FileInput, JsonValue } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { collectFiles } from '../collect-files.ts';
@@ -12,8 +13,19 @@ import { ProgressBar } from '../progress-bar.ts';
 
 export const saveHelp = `engram save <files or dirs…> --run R [--step N] [--metric k=v]… [--meta k=v]… [--tag T]… [-m MSG]
   Saves the files as a new snapshot of run R. Tensor files (safetensors, .npy, .npz, PyTorch .pt/.pth/.bin,
-  GGUF, ONNX) are split into tensors that deduplicate; every file comes back byte for byte with \`engram restore\`.
-  Pickles are never executed: one that asks for anything outside the allowlist is refused (UnsafePickle).`;
+  GGUF, ONNX with external data, HDF5/Keras .h5, TensorFlow.js model.json + shards) are split into tensors
+  that deduplicate; every file comes back byte for byte with \`engram restore\`.
+  Pickles are never executed: one that asks for anything outside the allowlist is refused (UnsafePickle).
+
+engram save <rank-file> --run R --step N --rank K --world-size W [--timeout SECONDS] [--metric k=v]… [--meta k=v]… [--tag T]… [-m MSG]
+  One rank's part of a distributed save: run it once per rank (K = 0 … W-1), with the same run and step.
+  <rank-file> is a tensor file (safetensors for shards) holding this rank's tensors. Its __metadata__ entry
+  "engram.shards" is a JSON object placing each sharded tensor in its global tensor:
+    {"w": {"offsets": [256, 0], "global_shape": [1024, 512]}, "w.part2": {"tensor": "w", "offsets": …}}
+  ("tensor" names the global tensor when the file's name differs). Tensors it does not name are replicated
+  (stored once; ranks that give one must give the same bytes). Rank 0 commits ONE snapshot once every rank's
+  part is stored, waiting up to --timeout (default 300) seconds; otherwise nothing becomes visible. Metrics,
+  meta, tags and message are taken from rank 0.`;
 
 function keyValues(list: string[] | undefined, what: string): [string, string][] {
   return (list ?? []).map((kv) => {
@@ -29,6 +41,45 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** A non-negative integer option, or `InvalidArgument` naming it. */
+function intOption(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new EngramError('InvalidArgument', `--${name} must be a non-negative integer, got ${v ?? 'nothing'}`, {});
+  return n;
+}
+
+/** `engram save --rank K --world-size W`: this rank's part of a distributed save (distributed/). */
+async function saveRank(
+  ctx: CliContext,
+  positionals: string[],
+  o: { run: string; step: number | undefined; rank?: string; worldSize?: string; timeout?: string; metrics: Record<string, number>; meta: Record<string, JsonValue>; tags: string[]; message: string },
+): Promise<number> {
+  if (positionals.length !== 1) throw new EngramError('InvalidArgument', 'a distributed save takes exactly one file per rank', {});
+  if (o.step === undefined) throw new EngramError('InvalidArgument', 'a distributed save needs --step: ranks name their save by run and step', {});
+  const rank = intOption('rank', o.rank);
+  const worldSize = intOption('world-size', o.worldSize);
+  const timeoutMs = o.timeout === undefined ? undefined : intOption('timeout', o.timeout) * 1000;
+  const path = positionals[0]!;
+  const src = await openFileSource(path, path);
+  const repo = await openRepo(ctx);
+  try {
+    const file = await readTensorFile(src);
+    const content = shardFileContent(path, file.tensors, parseShardsMetadata(path, file.metadata));
+    const result = await saveSharded(repo, {
+      run: o.run, step: o.step, rank, worldSize, ...content, metrics: o.metrics, meta: o.meta, tags: o.tags, message: o.message,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    });
+    const snap = result.snapshot;
+    if (ctx.json) printJson(ctx, { saveId: result.saveId, rank, worldSize, storedBytes: result.storedBytes, ...(snap ? { id: snap.id, run: snap.run, step: snap.step, parent: snap.parent, tensors: snap.tensorNames().length } : {}) });
+    else if (snap) ctx.out(`Committed ${snap.run}@${snap.step} as ${snap.id} from ${worldSize} ranks: ${snap.tensorNames().length} tensors\nNext: engram show ${snap.id}`);
+    else ctx.out(`Rank ${rank} of ${worldSize} stored its part of ${result.saveId} (${formatBytes(result.storedBytes)} new); rank 0 commits the snapshot`);
+    return 0;
+  } finally {
+    await src.close();
+    await repo.close();
+  }
+}
+
 /** Runs `engram save`. */
 export async function runSave(ctx: CliContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -42,6 +93,9 @@ export async function runSave(ctx: CliContext, argv: string[]): Promise<number> 
       meta: { type: 'string', multiple: true },
       tag: { type: 'string', multiple: true },
       message: { type: 'string', short: 'm' },
+      rank: { type: 'string' },
+      'world-size': { type: 'string' },
+      timeout: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new EngramError('InvalidArgument', 'nothing to save: name files or directories', {});
@@ -58,6 +112,9 @@ export async function runSave(ctx: CliContext, argv: string[]): Promise<number> 
     metrics[k] = n;
   }
   const meta: Record<string, JsonValue> = Object.fromEntries(keyValues(values.meta, 'meta'));
+  if (values.rank !== undefined || values['world-size'] !== undefined) {
+    return saveRank(ctx, positionals, { run: values.run, step, rank: values.rank, worldSize: values['world-size'], timeout: values.timeout, metrics, meta, tags: values.tag ?? [], message: values.message ?? '' });
+  }
 
   const repo = await openRepo(ctx);
   const sources: ByteSource[] = [];

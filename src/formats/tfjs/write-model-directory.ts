@@ -1,0 +1,72 @@
+/**
+ * @module Writes a multi-file model (model.json + shards) as a directory, atomically: the files go
+ * into a temporary sibling directory, each fsynced, which is then renamed into place, so a reader
+ * never sees a model.json whose shards are missing or half written.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, posix } from 'node:path';
+import { EngramError } from '../../errors/index.ts';
+
+/** A file to write, by its path relative to the directory. */
+export interface DirectoryFile {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes `files` as directory `dir`. `dir` must not exist or be empty (an existing empty directory
+ * is replaced); a non-empty one is a `Conflict`, since mixing new shards with old ones would make
+ * a model that is neither. Returns the bytes written.
+ *
+ * @example await writeModelDirectory('out/web_model', writeTfjsModel(tensors));
+ */
+export async function writeModelDirectory(dir: string, files: readonly DirectoryFile[]): Promise<number> {
+  const existing = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    if (e.code === 'ENOTDIR') throw new EngramError('Conflict', `${dir} exists and is not a directory`, { path: dir });
+    throw e;
+  });
+  if (existing && existing.length > 0) {
+    throw new EngramError('Conflict', `${dir} already holds ${existing.length} entries; write the model to a new or empty directory`, { path: dir });
+  }
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const tmp = join(parent, `.${basename(dir)}.engram-${randomBytes(6).toString('hex')}.tmp`);
+  await mkdir(tmp);
+  let size = 0;
+  try {
+    for (const f of files) {
+      const rel = posix.normalize(f.path);
+      if (rel.startsWith('../') || posix.isAbsolute(rel) || rel.includes('/')) {
+        throw new EngramError('InvalidArgument', `model file ${JSON.stringify(f.path)} must be a plain file name`, { path: f.path });
+      }
+      const fh = await open(join(tmp, rel), 'wx');
+      try {
+        let off = 0;
+        while (off < f.bytes.byteLength) off += (await fh.write(f.bytes, off, f.bytes.byteLength - off)).bytesWritten;
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      size += f.bytes.byteLength;
+    }
+    await fsyncPath(tmp);
+    // rename() replaces an empty directory atomically on POSIX; the check above refused a full one.
+    await rename(tmp, dir);
+    await fsyncPath(parent);
+    return size;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}

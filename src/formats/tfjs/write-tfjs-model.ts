@@ -1,0 +1,124 @@
+/**
+ * @module Writes tensors as a TensorFlow.js model: a `model.json` whose `weightsManifest` has one
+ * group, and the group's bytes cut into `group1-shard<i>of<n>.bin` files of `shardBytes` each, as
+ * the TF.js converter writes them (weights run across shard edges). Optimizer state goes into the
+ * same group with `group: "optimizer"` on each entry, as `model.save(…, { includeOptimizer: true })`
+ * writes it.
+ */
+import { EngramError } from '../../errors/index.ts';
+import type { DType } from '../../tensor/index.ts';
+
+/** The engram dtypes a TF.js weight can be stored as; F16 is stored as float16 quantization of a float32 weight. */
+export const TFJS_WRITABLE_DTYPES: readonly DType[] = ['F32', 'I32', 'BOOL', 'F16'];
+
+/** The TF.js converter's default shard size. */
+export const TFJS_DEFAULT_SHARD_BYTES = 4 << 20;
+
+/** A tensor to write: name, dtype, shape and little-endian C-order bytes. */
+export interface TfjsTensorInput {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly data: Uint8Array;
+}
+
+/** A JSON value, for the model topology and training config passed through verbatim. */
+export type TfjsJson = string | number | boolean | null | readonly TfjsJson[] | { readonly [k: string]: TfjsJson };
+
+/** Options of {@link writeTfjsModel}. */
+export interface WriteTfjsModelOptions {
+  /** Bytes per shard file (default 4 MiB); the last shard holds the rest. */
+  readonly shardBytes?: number;
+  /** The `modelTopology` to write (a Keras layers topology for `tf.loadLayersModel`); null by default. */
+  readonly modelTopology?: TfjsJson;
+  /** `format` of model.json, e.g. `layers-model` (written only when given). */
+  readonly format?: string;
+  /** The `trainingConfig` to write (loss, metrics, optimizer config), when given. */
+  readonly trainingConfig?: TfjsJson;
+  /** Optimizer weights, written after the model's with `group: "optimizer"`. */
+  readonly optimizer?: readonly TfjsTensorInput[];
+  /** String metadata, written as `userDefinedMetadata`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** One file of a written model, by its path relative to the model's directory. */
+export interface TfjsOutputFile {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+const TFJS_DTYPE: Partial<Record<DType, string>> = { F32: 'float32', I32: 'int32', BOOL: 'bool', F16: 'float32' };
+
+function entry(t: TfjsTensorInput, group: string | undefined): Record<string, unknown> {
+  const dtype = TFJS_DTYPE[t.dtype];
+  if (dtype === undefined) {
+    throw new EngramError('Unsupported', `tfjs cannot hold tensor ${JSON.stringify(t.name)} of dtype ${t.dtype}; write .safetensors instead`, {
+      format: 'tfjs', tensor: t.name, dtype: t.dtype, suggest: 'safetensors',
+    });
+  }
+  const elements = t.shape.reduce((a, d) => a * d, 1);
+  const width = t.dtype === 'F16' ? 2 : t.dtype === 'BOOL' ? 1 : 4;
+  if (elements * width !== t.data.byteLength) {
+    throw new EngramError('InvalidArgument', `tensor ${JSON.stringify(t.name)} has ${t.data.byteLength} bytes, but ${t.dtype}[${t.shape.join(', ')}] needs ${elements * width}`, { tensor: t.name });
+  }
+  return {
+    name: t.name, shape: [...t.shape], dtype,
+    ...(group !== undefined ? { group } : {}),
+    // float16 storage of a float32 weight: TF.js widens it on load, every value exactly.
+    ...(t.dtype === 'F16' ? { quantization: { dtype: 'float16' } } : {}),
+  };
+}
+
+/**
+ * The files of a TF.js model holding `tensors` (and `optimizer` state): `model.json` first, then
+ * the shards. Throws `Unsupported` for a dtype TF.js cannot store ({@link TFJS_WRITABLE_DTYPES}),
+ * naming the tensor, and `InvalidArgument` for duplicate names, before building anything.
+ *
+ * @example
+ * const files = writeTfjsModel([{ name: 'dense/kernel', dtype: 'F32', shape: [2, 2], data }], { shardBytes: 1 << 20 });
+ * // files[0].path === 'model.json', files[1].path === 'group1-shard1of1.bin'
+ */
+export function writeTfjsModel(tensors: readonly TfjsTensorInput[], opts: WriteTfjsModelOptions = {}): TfjsOutputFile[] {
+  const shardBytes = opts.shardBytes ?? TFJS_DEFAULT_SHARD_BYTES;
+  if (!Number.isSafeInteger(shardBytes) || shardBytes < 1) throw new EngramError('InvalidArgument', `shardBytes must be a positive integer, got ${shardBytes}`, { shardBytes });
+  const all = [...tensors.map((t) => ({ t, group: undefined })), ...(opts.optimizer ?? []).map((t) => ({ t, group: 'optimizer' }))];
+  const names = new Set<string>();
+  const weights = all.map(({ t, group }) => {
+    if (names.has(t.name)) throw new EngramError('InvalidArgument', `tensor ${JSON.stringify(t.name)} is given twice`, { tensor: t.name });
+    names.add(t.name);
+    return entry(t, group);
+  });
+  const total = all.reduce((n, { t }) => n + t.data.byteLength, 0);
+  // One (possibly empty) shard when there are weights, so every manifest group names a file.
+  const count = all.length === 0 ? 0 : Math.max(1, Math.ceil(total / shardBytes));
+  const paths = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
+
+  const shards = paths.map((_, i) => new Uint8Array(Math.min(shardBytes, total - i * shardBytes)));
+  let at = 0;
+  for (const { t } of all) {
+    // Copies the tensor into whichever shards its range [at, at + length) falls in.
+    let done = 0;
+    while (done < t.data.byteLength) {
+      const shard = Math.floor((at + done) / shardBytes);
+      const into = (at + done) % shardBytes;
+      const n = Math.min(t.data.byteLength - done, shardBytes - into);
+      shards[shard]!.set(t.data.subarray(done, done + n), into);
+      done += n;
+    }
+    at += t.data.byteLength;
+  }
+
+  const model: Record<string, unknown> = {
+    ...(opts.format !== undefined ? { format: opts.format } : {}),
+    generatedBy: 'engram',
+    convertedBy: null,
+    modelTopology: opts.modelTopology ?? null,
+    ...(opts.trainingConfig !== undefined ? { trainingConfig: opts.trainingConfig } : {}),
+    weightsManifest: [{ paths, weights }],
+    ...(opts.metadata && Object.keys(opts.metadata).length > 0 ? { userDefinedMetadata: { ...opts.metadata } } : {}),
+  };
+  return [
+    { path: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(model)) },
+    ...paths.map((path, i) => ({ path, bytes: shards[i]! })),
+  ];
+}
