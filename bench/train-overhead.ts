@@ -7,9 +7,11 @@
  * drift in machine speed hits both); the medians give steps/s and the overhead against the target
  * of at most 5%. Timing covers the steps, the state captures and the wait for the last commit
  * (`manager.close()`), not model construction. Exit status 0 whatever the verdict: a benchmark
- * reports, tests decide.
+ * reports, tests decide. A run with the default settings rewrites the "Training overhead" section of
+ * docs/BENCHMARKS.md (`--no-doc` leaves the page alone).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -17,6 +19,7 @@ import { DEMO_CONFIG, DigitsTrainer } from '../demo/digits-trainer.ts';
 import { useWasmBackend } from '../src/integrations/tfjs/index.ts';
 import { Repository } from '../src/repo/index.ts';
 import { CheckpointManager } from '../src/train/index.ts';
+import { writeDocSection } from './s3-doc-section.ts';
 
 /** Training steps per arm; ENGRAM_BENCH_STEPS=N for longer runs, which amortise the commit thread's start-up. */
 const STEPS = Number(process.env.ENGRAM_BENCH_STEPS ?? 4000);
@@ -111,6 +114,7 @@ async function commitAlone(dir: string): Promise<{ wallMs: number; mainThreadMs:
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rate = (r: ArmResult, steps: number): string => `${(steps / r.seconds).toFixed(0)} steps/s`;
 
+const loadAtStart = loadavg();
 await useWasmBackend();
 const work = await mkdtemp(join(tmpdir(), 'engram-train-overhead-'));
 try {
@@ -142,8 +146,28 @@ try {
   process.stdout.write(`overhead ${overhead.toFixed(1)}% (target ≤ ${TARGET}%): ${overhead <= TARGET ? 'PASS' : 'FAIL'}\n`);
   const alone = await commitAlone(join(work, 'alone'));
   const stepMs = (1000 * b) / STEPS;
-  process.stdout.write(`context: a commit with no training around it takes ${alone.wallMs.toFixed(1)} ms, ${alone.mainThreadMs.toFixed(1)} ms of it on the main thread; ` +
-    `${EVERY} training steps take ${(EVERY * stepMs).toFixed(1)} ms\n`);
+  const context = `a commit with no training around it takes ${alone.wallMs.toFixed(1)} ms, ${alone.mainThreadMs.toFixed(1)} ms of it on the main thread; ` +
+    `${EVERY} training steps take ${(EVERY * stepMs).toFixed(1)} ms`;
+  process.stdout.write(`context: ${context}\n`);
+  const defaults = process.env.ENGRAM_BENCH_STEPS === undefined && process.env.ENGRAM_BENCH_EVERY === undefined && process.env.ENGRAM_BENCH_IN_FLIGHT === undefined;
+  if (defaults && !process.argv.includes('--no-doc')) {
+    const trials = base.map((bt, i) => `${(STEPS / bt.seconds).toFixed(0)} / ${(STEPS / ckpt[i]!.seconds).toFixed(0)}`).join(', ');
+    await writeDocSection(new URL('../docs/BENCHMARKS.md', import.meta.url).pathname, 'Training overhead (bench:train)', `
+\`npm run bench:train\` (bench/train-overhead.ts) trains the demo's TensorFlow.js model (wasm backend) for ${STEPS} steps
+without checkpoints and the same steps with a CheckpointManager saving the full training state
+asynchronously every ${EVERY} steps (\`maxInFlight\` ${IN_FLIGHT}) into a durable local repository, alternating, ${TRIALS} trials each.
+
+| | |
+|---|---|
+| date | ${new Date().toISOString().slice(0, 10)} |
+| load average before the run | ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} (other work on the machine slows both arms unevenly) |
+| steps/s per trial (no checkpoints / checkpoints) | ${trials} |
+| median steps/s | ${(STEPS / b).toFixed(0)} without, ${(STEPS / c).toFixed(0)} with checkpoints |
+| overhead | **${overhead.toFixed(1)} %** (target ≤ ${TARGET} %): ${overhead <= TARGET ? 'PASS' : 'FAIL'} |
+| context | ${context} |
+`);
+    process.stdout.write('wrote the "Training overhead (bench:train)" section of docs/BENCHMARKS.md\n');
+  }
 } finally {
   await rm(work, { recursive: true, force: true });
 }
