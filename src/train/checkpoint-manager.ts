@@ -285,6 +285,17 @@ export class CheckpointManager {
     return { step, saved: true, reason: decision.reason, durable };
   }
 
+  /**
+   * Resolves once the manager can commit without start-up delay: for a local repository in
+   * asynchronous mode, once its commit thread has started and opened the repository (a one-time
+   * cost of a few hundred milliseconds, mostly loading code). Saving before that is allowed; the
+   * first commits then wait for the thread, and with saves every few steps that can put the first
+   * saves under backpressure. Rejects when the thread cannot start.
+   */
+  async ready(): Promise<void> {
+    await this.#thread?.ready();
+  }
+
   /** Waits until every save in flight is committed; throws the error of one that failed. */
   async wait(): Promise<void> {
     await this.#drain();

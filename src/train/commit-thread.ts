@@ -52,12 +52,22 @@ export type CommitReply =
 
 const noop = (): void => {};
 
+/** The thread's first message: it has opened the repository (or failed to). */
+export interface CommitReady {
+  readonly id: 0;
+  readonly ok: boolean;
+  readonly ready: true;
+  readonly message?: string;
+}
+
 /** A worker thread holding its own handle on one fs repository. */
 export class CommitThread {
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: (r: Extract<CommitReply, { ok: true }>) => void; reject: (e: unknown) => void }>();
   #nextId = 1;
   #dead: Error | undefined;
+  readonly #ready: Promise<void>;
+  #setReady: (error?: Error) => void = noop;
   readonly #bufferIds = new WeakMap<SharedArrayBuffer, number>();
   #nextBuffer = 1;
   #dropped: number[] = [];
@@ -70,7 +80,16 @@ export class CommitThread {
     // that thread's priority: make sure it is this one, not the commit thread (which lowers its own).
     stat(location, noop);
     this.#worker = new Worker(new URL('./commit-worker-boot.js', import.meta.url), { workerData: { location } });
-    this.#worker.on('message', (reply: CommitReply) => {
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#setReady = (error) => (error ? reject(error) : resolve());
+    });
+    // Observed here so that a thread nobody waits on never becomes an unhandled rejection.
+    this.#ready.catch(noop);
+    this.#worker.on('message', (reply: CommitReply | CommitReady) => {
+      if ('ready' in reply) {
+        this.#setReady(reply.ok ? undefined : new EngramError('IOError', `the checkpoint commit thread could not open the repository: ${reply.message}`, {}));
+        return;
+      }
       const p = this.#pending.get(reply.id);
       if (!p) return;
       this.#pending.delete(reply.id);
@@ -80,6 +99,7 @@ export class CommitThread {
     });
     const die = (e: Error): void => {
       this.#dead ??= e;
+      this.#setReady(new EngramError('IOError', `the checkpoint commit thread failed: ${e.message}`, {}, { cause: e }));
       for (const p of this.#pending.values()) p.reject(new EngramError('IOError', `the checkpoint commit thread failed: ${e.message}`, {}, { cause: e }));
       this.#pending.clear();
     };
@@ -87,6 +107,15 @@ export class CommitThread {
     this.#worker.on('exit', (code) => die(new Error(`exited with code ${code}`)));
     // After the listeners (adding one refs the worker again): an idle thread never keeps a process alive.
     this.#worker.unref();
+  }
+
+  /** Resolves once the thread has started and opened the repository (a few hundred ms after construction). */
+  ready(): Promise<void> {
+    // Someone waits for the thread: keep the process alive until it answers.
+    this.#worker.ref();
+    return this.#ready.finally(() => {
+      if (this.#pending.size === 0) this.#worker.unref();
+    });
   }
 
   /** Commits one checkpoint; resolves once it is durable. */

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { EngramError } from '../errors/index.ts';
 import { CodecPool, Repository, type TensorInput } from '../repo/index.ts';
 import { FsStore } from '../store/index.ts';
-import type { CommitReply, CommitRequest, PostedCommit } from './commit-thread.ts';
+import type { CommitReady, CommitReply, CommitRequest, PostedCommit } from './commit-thread.ts';
 import { lowerThisThreadPriority } from './background-priority.ts';
 import { tagBest } from './tag-best.ts';
 
@@ -21,6 +21,11 @@ const location = (workerData as { location: string }).location;
 // This thread does nothing but commit, so its file-system calls may block it: that skips a
 // thread-pool round trip per call (see store/fs-ops.ts), CPU that training would otherwise lose.
 const repoPromise = Repository.open(location, { store: new FsStore(location, { io: 'sync' }) });
+// Tells the main thread this thread can commit now (CheckpointManager.ready()); id 0 is never a request's.
+repoPromise.then(
+  () => port.postMessage({ id: 0, ok: true, ready: true } satisfies CommitReady),
+  (e: unknown) => port.postMessage({ id: 0, ok: false, ready: true, message: (e as Error)?.message ?? String(e) } satisfies CommitReady),
+);
 // Requests arrive one at a time (the manager chains its commits), but a queue keeps it so anyway.
 let chain: Promise<void> = Promise.resolve();
 

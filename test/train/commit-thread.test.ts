@@ -52,3 +52,23 @@ test('on a local repository, async saves commit on their own thread, each exactl
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('ready() resolves once the commit thread has opened the repository, and rejects when it cannot', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'engram-commit-ready-'));
+  try {
+    const repo = await Repository.init(join(dir, 'repo'));
+    const manager = new CheckpointManager(repo, { run: 'toy' });
+    await manager.ready();
+    const h = await manager.save(1, toyState(new Float32Array(8), 1));
+    assert.equal((await h.durable)?.step, 1);
+    await manager.close();
+
+    // The thread opens the repository by its path: once that is no repository, it cannot start.
+    await rm(join(dir, 'repo'), { recursive: true, force: true });
+    const orphan = new CheckpointManager(repo, { run: 'toy' });
+    await assert.rejects(orphan.ready(), (e: Error & { code?: string }) => e.code === 'IOError' && /commit thread could not open/.test(e.message));
+    await orphan.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
