@@ -16,6 +16,9 @@ export class ChunkReader {
   readonly #budget: number;
   #cached = 0;
   readonly #cache = new Map<string, Uint8Array>();
+  // Fetches under way, so that two readers of one chunk (tensors sharing a bundle, ranks' regions
+  // meeting inside a chunk, chains sharing a base) fetch and decode it once.
+  readonly #inflight = new Map<string, { item: string; raw: Promise<Uint8Array> }>();
 
   constructor(store: ObjectStore, options: { cacheBytes?: number; pool?: CodecPool } = {}) {
     this.#store = store;
@@ -24,9 +27,35 @@ export class ChunkReader {
   }
 
   /** The verified raw bytes of chunk `hash`; `item` names what needed it, for errors. */
-  async chunk(hash: string, item: string): Promise<Uint8Array> {
+  async chunk(hash: string, item: string, chain: readonly string[] = []): Promise<Uint8Array> {
     const hit = this.#cache.get(hash);
     if (hit) return hit;
+    if (chain.includes(hash)) {
+      // A damaged header naming a base further down its own chain: refuse rather than wait on itself.
+      throw new EngramError('IntegrityMismatch', `${item}: chunk ${hash} is its own delta base (through ${chain.length} links)`, { item, chunk: hash, reason: 'base-cycle' });
+    }
+    const running = this.#inflight.get(hash);
+    if (running) {
+      try {
+        return await running.raw;
+      } catch (e) {
+        // The error names the item that started the fetch; say which one this caller was reading.
+        if (isEngramError(e, 'IntegrityMismatch') && running.item !== item) {
+          throw new EngramError('IntegrityMismatch', e.message.replace(running.item, item), { ...e.data, item }, { cause: e });
+        }
+        throw e;
+      }
+    }
+    const raw = this.#load(hash, item, [...chain, hash]);
+    this.#inflight.set(hash, { item, raw });
+    try {
+      return await raw;
+    } finally {
+      this.#inflight.delete(hash);
+    }
+  }
+
+  async #load(hash: string, item: string, chain: readonly string[]): Promise<Uint8Array> {
     let encoded: Uint8Array;
     try {
       encoded = await this.#store.get(chunkKey(hash));
@@ -40,7 +69,7 @@ export class ChunkReader {
     try {
       // The base (if any) is read and verified here, so the worker gets everything it needs at once.
       const baseHash = readChunkHeader(encoded).baseHash;
-      const base = baseHash ? { hash: baseHash, bytes: await this.chunk(baseHash, item) } : undefined;
+      const base = baseHash ? { hash: baseHash, bytes: await this.chunk(baseHash, item, chain) } : undefined;
       raw = await this.#pool.decode(encoded, { expectedHash: hash, base });
     } catch (e) {
       if (isEngramError(e, 'IntegrityMismatch')) {
