@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bufferSource, type IngestedFile, readGguf, readTensorFile, rebuildFile, writeGguf } from '../../src/formats/index.ts';
+import { bufferSource, readGguf, readTensorFile, writeGguf } from '../../src/formats/index.ts';
 import { cat, header, str, u32, u64 } from './gguf-bytes.ts';
-import { prng, refusalLabel } from '../helpers/fuzz.ts';
+import { FuzzRun, prng } from '../helpers/fuzz.ts';
 import { counting } from '../helpers/format-checks.ts';
 
 const SEED = Number(process.env.GGUF_FUZZ_SEED ?? 0x5eed);
@@ -133,45 +133,26 @@ test(`GGUF reader survives ${CASES} mutated files (seed ${SEED})`, async (t) => 
     }
   };
 
-  const failures: string[] = [];
-  let succeeded = 0;
-  const outcomes = new Map<string, number>();
-  const tally = (k: string): void => void outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-  for (let i = 0; i < CASES && failures.length < 5; i++) {
+  const run = new FuzzRun();
+  for (let i = 0; i < CASES && run.failures.length < 5; i++) {
     const which = rnd() < 0.05 ? 3 : int(3);
     let bytes: Uint8Array = bases[which]!.slice();
     for (let m = rnd() < 0.2 ? 2 + int(2) : 1; m > 0; m--) bytes = mutate(bytes, fields[which]!, int(8));
     bytes = bytes.slice(); // own buffer, so byteOffset is 0 for DataViews above
     const src = counting(bufferSource(`case-${i}.gguf`, bytes));
     const useDispatch = i % 4 === 0;
-    const started = process.hrtime.bigint();
-    let file: IngestedFile | undefined;
-    try {
-      file = useDispatch ? await readTensorFile(src) : await readGguf(src);
-      const bytesBack = new Map<string, Uint8Array>();
-      for (const t of file.tensors) bytesBack.set(t.name, await t.load());
-      if ('gguf' in file) {
-        const { dataOffset, tensors } = (file as Awaited<ReturnType<typeof readGguf>>).gguf;
-        for (const t of tensors) {
-          if (dataOffset + t.offset + t.byteLength > bytes.length) failures.push(`case ${i}: tensor ${t.name} outside the file`);
-        }
-      }
-      const rebuilt = rebuildFile(file, (n) => bytesBack.get(n)!);
-      if (Buffer.compare(rebuilt, bytes) !== 0) failures.push(`case ${i}: read succeeded but does not rebuild the file`);
-      succeeded++;
-      tally(`read as ${file.format}`);
-    } catch (e) {
-      const label = refusalLabel(e);
-      if (label === undefined) failures.push(`case ${i}: ${e instanceof Error ? e.stack : String(e)}`);
-      else tally(label);
-    }
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (ms > 2000) failures.push(`case ${i}: took ${ms.toFixed(0)} ms`);
     // Header pass + literal ranges + tensor loads (+ the dispatcher's 8-byte peek): each at most the file once.
-    if (src.requested > 3 * bytes.length + 8) failures.push(`case ${i}: requested ${src.requested} bytes of a ${bytes.length}-byte file`);
+    await run.check(i, bytes, src, () => useDispatch ? readTensorFile(src) : readGguf(src), {
+      maxRequested: 3 * bytes.length + 8,
+      inspect: (file) => {
+        if (!('gguf' in file)) return [];
+        const { dataOffset, tensors } = (file as Awaited<ReturnType<typeof readGguf>>).gguf;
+        return tensors.filter((t) => dataOffset + t.offset + t.byteLength > bytes.length).map((t) => `tensor ${t.name} outside the file`);
+      },
+    });
   }
-  t.diagnostic(JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1]))));
-  assert.deepEqual(failures, [], `seed ${SEED}`);
+  t.diagnostic(run.summary());
+  assert.deepEqual(run.failures, [], `seed ${SEED}`);
   // The mutations must not all be trivially fatal: some files still read.
-  assert.ok(succeeded > CASES / 50, `only ${succeeded} of ${CASES} cases read successfully`);
+  assert.ok(run.succeeded > CASES / 50, `only ${run.succeeded} of ${CASES} cases read successfully`);
 });

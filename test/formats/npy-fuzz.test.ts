@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bufferSource, type IngestedFile, readNpy, readTensorFile, rebuildFile, writeNpy } from '../../src/formats/index.ts';
-import { prng, refusalLabel } from '../helpers/fuzz.ts';
+import { bufferSource, readNpy, readTensorFile, writeNpy } from '../../src/formats/index.ts';
+import { FuzzRun, prng } from '../helpers/fuzz.ts';
 import { counting } from '../helpers/format-checks.ts';
 
 const SEED = Number(process.env.NPY_FUZZ_SEED ?? 0x0e9f);
@@ -108,38 +108,14 @@ test(`.npy reader survives ${CASES} mutated files (seed ${SEED})`, async (t) => 
     }
   };
 
-  const failures: string[] = [];
-  let succeeded = 0;
-  const outcomes = new Map<string, number>();
-  const tally = (k: string): void => void outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-  for (let i = 0; i < CASES && failures.length < 5; i++) {
+  const run = new FuzzRun();
+  for (let i = 0; i < CASES && run.failures.length < 5; i++) {
     let bytes: Uint8Array = pick(bases).slice();
     for (let m = rnd() < 0.2 ? 2 + int(2) : 1; m > 0; m--) bytes = mutate(bytes, int(7)).slice();
     const src = counting(bufferSource(`case-${i}.npy`, bytes));
-    const started = process.hrtime.bigint();
-    let file: IngestedFile | undefined;
-    try {
-      file = i % 4 === 0 ? await readTensorFile(src) : await readNpy(src);
-      const back = new Map<string, Uint8Array>();
-      for (const tensor of file.tensors) {
-        const data = await tensor.load();
-        if (data.byteLength !== tensor.byteLength) failures.push(`case ${i}: ${tensor.name} loaded ${data.byteLength} bytes, said ${tensor.byteLength}`);
-        back.set(tensor.name, data);
-      }
-      if (Buffer.compare(rebuildFile(file, (n) => back.get(n)!), bytes) !== 0) failures.push(`case ${i}: read succeeded but does not rebuild the file`);
-      succeeded++;
-      tally(`read as ${file.format}`);
-    } catch (e) {
-      const label = refusalLabel(e);
-      if (label === undefined) failures.push(`case ${i}: ${e instanceof Error ? e.stack : String(e)}`);
-      else tally(label);
-    }
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (ms > 2000) failures.push(`case ${i}: took ${ms.toFixed(0)} ms`);
-    // Header + literal ranges + tensor loads (+ the dispatcher's peek): each at most the file once.
-    if (src.requested > 3 * bytes.length + 16) failures.push(`case ${i}: requested ${src.requested} bytes of a ${bytes.length}-byte file`);
+    await run.check(i, bytes, src, () => i % 4 === 0 ? readTensorFile(src) : readNpy(src), { maxRequested: 3 * bytes.length + 16 });
   }
-  t.diagnostic(JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1]))));
-  assert.deepEqual(failures, [], `seed ${SEED}`);
-  assert.ok(succeeded > CASES / 20, `only ${succeeded} of ${CASES} cases read successfully`);
+  t.diagnostic(run.summary());
+  assert.deepEqual(run.failures, [], `seed ${SEED}`);
+  assert.ok(run.succeeded > CASES / 20, `only ${run.succeeded} of ${CASES} cases read successfully`);
 });

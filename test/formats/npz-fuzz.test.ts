@@ -12,9 +12,9 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
-import { bufferSource, type IngestedFile, readNpz, readTensorFile, rebuildFile, writeNpy, writeNpz } from '../../src/formats/index.ts';
+import { bufferSource, readNpz, readTensorFile, writeNpy, writeNpz } from '../../src/formats/index.ts';
 import { writeStoredZip } from '../../src/formats/write-stored-zip.ts';
-import { prng, refusalLabel } from '../helpers/fuzz.ts';
+import { FuzzRun, prng } from '../helpers/fuzz.ts';
 import { counting } from '../helpers/format-checks.ts';
 
 const SEED = Number(process.env.NPZ_FUZZ_SEED ?? 0x0e92);
@@ -132,47 +132,21 @@ test(`.npz reader survives ${CASES} mutated archives (seed ${SEED})`, async (t) 
     }
   };
 
-  const failures: string[] = [];
-  let succeeded = 0;
-  const outcomes = new Map<string, number>();
-  const tally = (k: string): void => void outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-  for (let i = 0; i < CASES && failures.length < 5; i++) {
+  const run = new FuzzRun();
+  for (let i = 0; i < CASES && run.failures.length < 5; i++) {
     const which = int(bases.length);
     let bytes: Uint8Array = bases[which]!.slice();
     for (let m = rnd() < 0.2 ? 2 + int(2) : 1; m > 0; m--) {
       bytes = mutate(bytes, m === 1 || bytes.length === bases[which]!.length ? fields[which]! : fieldsOf(bytes.length >= 22 ? bytes : bases[which]!), int(7)).slice();
     }
     const src = counting(bufferSource(`case-${i}.npz`, bytes));
-    const started = process.hrtime.bigint();
-    let file: IngestedFile | undefined;
-    try {
-      file = i % 4 === 0 ? await readTensorFile(src) : await readNpz(src);
-      const back = new Map<string, Uint8Array>();
-      let loaded = 0;
-      for (const tensor of file.tensors) {
-        const data = await tensor.load();
-        if (data.byteLength !== tensor.byteLength) failures.push(`case ${i}: ${tensor.name} loaded ${data.byteLength} bytes, said ${tensor.byteLength}`);
-        loaded += data.byteLength;
-        back.set(tensor.name, data);
-      }
-      if (loaded > DEFLATE_MAX_RATIO * bytes.length) failures.push(`case ${i}: loaded ${loaded} bytes from a ${bytes.length}-byte file`);
-      if (Buffer.compare(rebuildFile(file, (n) => back.get(n)!), bytes) !== 0) failures.push(`case ${i}: read succeeded but does not rebuild the file`);
-      succeeded++;
-      tally(`read as ${file.format}`);
-    } catch (e) {
-      const label = refusalLabel(e);
-      if (label === undefined) failures.push(`case ${i}: ${e instanceof Error ? e.stack : String(e)}`);
-      else tally(label);
-    }
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (ms > 2000) failures.push(`case ${i}: took ${ms.toFixed(0)} ms`);
     // Directory + headers + literal ranges + loads; a deflated member's header is inflated from a
     // growing prefix (1 KiB, ×4 …), which reads its compressed bytes about 1⅓ times more.
-    if (src.requested > 6 * bytes.length + 64) failures.push(`case ${i}: requested ${src.requested} bytes of a ${bytes.length}-byte file`);
+    await run.check(i, bytes, src, () => i % 4 === 0 ? readTensorFile(src) : readNpz(src), { maxRequested: 6 * bytes.length + 64, maxLoaded: DEFLATE_MAX_RATIO * bytes.length });
   }
-  t.diagnostic(JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1]))));
-  assert.deepEqual(failures, [], `seed ${SEED}`);
-  assert.ok(succeeded > CASES / 20, `only ${succeeded} of ${CASES} cases read successfully`);
+  t.diagnostic(run.summary());
+  assert.deepEqual(run.failures, [], `seed ${SEED}`);
+  assert.ok(run.succeeded > CASES / 20, `only ${run.succeeded} of ${CASES} cases read successfully`);
 });
 
 /** A zip whose members are deflated: a stored zip's records with method 8 and the compressed bytes. */
