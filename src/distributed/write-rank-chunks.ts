@@ -9,10 +9,11 @@ import { EngramError } from '../errors/index.ts';
 // The repository's own chunking pieces, so a rank's chunks are cut and encoded exactly as a
 // Repository.save would (and dedup against it); they are internal to repo/, not its public surface.
 import { Bundler } from '../repo/bundler.ts';
+import { chunkItems } from '../repo/chunk-item.ts';
 import { ChunkWriter, type DeltaBase } from '../repo/chunk-writer.ts';
 import { maxDeltaDepth } from '../repo/config.ts';
 import { shardsOf, type BlobEntry, type ChunkInfo, type ChunkRef, type RepoConfig, type ShardEntry, type SnapshotManifest, type TensorEntry } from '../repo/index.ts';
-import { fastcdcBoundaries, type ObjectStore } from '../store/index.ts';
+import type { ObjectStore } from '../store/index.ts';
 import { byteLengthOf, dtypeSize, type DType, type Shape } from '../tensor/index.ts';
 import type { RankPart, ReplicatedPartEntry } from './rank-part.ts';
 import type { SaveShardedOptions } from './sharded-input.ts';
@@ -42,26 +43,7 @@ export async function writeRankChunks(store: ObjectStore, config: RepoConfig, sa
   const writer = new ChunkWriter(store, { level: config.codec.level, concurrency, known, maxDepth: maxDeltaDepth(config) });
   const bundler = new Bundler(config.bundleSize, (raw, width) => writer.add(raw, width));
 
-  const chunkItem = async (bytes: Uint8Array, width: number, fixed: boolean, assign: (refs: ChunkRef[]) => void, baseOf?: (i: number, length: number) => DeltaBase | undefined): Promise<void> => {
-    if (bytes.byteLength === 0) return assign([]);
-    if (bytes.byteLength < config.smallThreshold) return bundler.add(bytes, width, assign);
-    const refs: ChunkRef[] = [];
-    let start = 0;
-    const ends = fixed ? fixedBoundaries(bytes.byteLength, config.chunkSize) : fastcdcBoundaries(bytes, config.cdc);
-    for (const [i, end] of ends.entries()) {
-      const piece = bytes.subarray(start, end);
-      const base = baseOf?.(i, end - start);
-      if (base) {
-        refs.push({ hash: await writer.add(piece, width, base), offset: 0, length: end - start });
-      } else {
-        const ref = { hash: '', offset: 0, length: end - start };
-        refs.push(ref);
-        await writer.addFresh(piece, width, (h) => void (ref.hash = h));
-      }
-      start = end;
-    }
-    assign(refs);
-  };
+  const chunkItem = chunkItems(config, writer, bundler);
 
   /** Chunk i of a shard may be a delta against chunk i of the parent's shard at the same box. */
   const deltaBases = (name: string, dtype: DType, offsets: readonly number[], shape: Shape): ((i: number, length: number) => DeltaBase | undefined) | undefined => {
@@ -133,9 +115,3 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function fixedBoundaries(length: number, size: number): number[] {
-  const ends: number[] = [];
-  for (let end = size; end < length; end += size) ends.push(end);
-  ends.push(length);
-  return ends;
-}

@@ -4,9 +4,10 @@
  * crash at any instant leaves at most orphan chunks (which GC removes) and never a half snapshot.
  */
 import { EngramError } from '../errors/index.ts';
-import { fastcdcBoundaries, type ObjectStore } from '../store/index.ts';
+import type { ObjectStore } from '../store/index.ts';
 import { byteLengthOf, dtypeSize, type FileSegment } from '../tensor/index.ts';
 import { Bundler } from './bundler.ts';
+import { chunkItems } from './chunk-item.ts';
 import { ChunkWriter, type DeltaBase } from './chunk-writer.ts';
 import { maxDeltaDepth, type RepoConfig } from './config.ts';
 import { newId, type Clock } from './ids.ts';
@@ -56,37 +57,7 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
     options.onProgress?.({ done, total });
   };
 
-  /**
-   * Stores one item's bytes; `assign` receives its chunk refs (at once, or when its bundle is
-   * written). `baseOf(i, length)` names the delta base of fixed chunk i, if there is one.
-   */
-  const store = async (bytes: Uint8Array, width: number, fixed: boolean, assign: (refs: ChunkRef[]) => void, baseOf?: (i: number, length: number) => DeltaBase | undefined): Promise<void> => {
-    if (bytes.byteLength === 0) return assign([]);
-    if (bytes.byteLength < config.smallThreshold) {
-      await bundler.add(bytes, width, assign);
-      progress(bytes.byteLength);
-      return;
-    }
-    const refs: ChunkRef[] = [];
-    let start = 0;
-    const ends = fixed ? fixedBoundaries(bytes.byteLength, config.chunkSize) : fastcdcBoundaries(bytes, config.cdc);
-    for (const [i, end] of ends.entries()) {
-      const piece = bytes.subarray(start, end);
-      const base = baseOf?.(i, end - start);
-      if (base) {
-        // A chunk with a counterpart in the parent is often unchanged: hash it here first, so an
-        // unchanged chunk costs a hash and nothing else.
-        refs.push({ hash: await writer.add(piece, width, base), offset: 0, length: end - start });
-      } else {
-        const ref = { hash: '', offset: 0, length: end - start };
-        refs.push(ref);
-        await writer.addFresh(piece, width, (h) => void (ref.hash = h));
-      }
-      progress(end - start);
-      start = end;
-    }
-    assign(refs);
-  };
+  const store = chunkItems(config, writer, bundler, progress);
 
   const tensors: Record<string, TensorEntry> = {};
   const addTensor = async (name: string, dtype: TensorEntry['dtype'], shape: TensorEntry['shape'], bytes: Uint8Array): Promise<void> => {
@@ -178,13 +149,6 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   const created = await ctx.store.put(manifestKey(id), manifestBytes, { ifAbsent: true });
   if (!created) throw new EngramError('Conflict', `snapshot ${id} already exists`, { snapshot: id });
   return { manifest, storedBytes: writer.storedBytes + manifestBytes.byteLength };
-}
-
-function fixedBoundaries(length: number, size: number): number[] {
-  const ends: number[] = [];
-  for (let end = size; end < length; end += size) ends.push(end);
-  ends.push(length);
-  return ends;
 }
 
 function sumBytes(options: SaveOptions): number {
