@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bufferSource, type IngestedFile, readHdf5, readTensorFile, rebuildFile, writeHdf5 } from '../../src/formats/index.ts';
+import { bufferSource, readHdf5, readTensorFile, writeHdf5 } from '../../src/formats/index.ts';
 import { counting } from '../helpers/format-checks.ts';
-import { prng, refusalLabel } from '../helpers/fuzz.ts';
+import { FuzzRun, prng } from '../helpers/fuzz.ts';
 
 const SEED = Number(process.env.HDF5_FUZZ_SEED ?? 0x4d5f);
 const CASES = Number(process.env.HDF5_FUZZ_CASES ?? 5000);
@@ -83,11 +83,8 @@ test(`HDF5 reader survives ${CASES} mutated files (seed ${SEED})`, async (t) => 
     }
   };
 
-  const failures: string[] = [];
-  let succeeded = 0;
-  const outcomes = new Map<string, number>();
-  const tally = (k: string): void => void outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-  for (let i = 0; i < CASES && failures.length < 5; i++) {
+  const run = new FuzzRun();
+  for (let i = 0; i < CASES && run.failures.length < 5; i++) {
     // Mostly the h5py files; the deep ones cost a walk of 32 groups each, so they come less often.
     const which = pick([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 4]);
     let bytes: Uint8Array = bases[which]!.slice();
@@ -96,29 +93,14 @@ test(`HDF5 reader survives ${CASES} mutated files (seed ${SEED})`, async (t) => 
     for (let k = m; k > 0; k--) bytes = mutate(bytes, int(6));
     bytes = bytes.slice();
     const src = counting(bufferSource(`${DIR}case-${i}.h5`, bytes));
-    const started = process.hrtime.bigint();
-    let file: IngestedFile | undefined;
-    const read = i % 4 === 0 ? readTensorFile(src) : readHdf5(src);
-    const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hang: over 2 s')), 2000).unref());
-    try {
-      file = await Promise.race([read, guard]);
-      const back = new Map<string, Uint8Array>();
-      for (const tensor of file.tensors) back.set(tensor.name, await tensor.load());
-      if (Buffer.compare(rebuildFile(file, (n) => back.get(n)!), bytes) !== 0) failures.push(`case ${i}: read succeeded but does not rebuild the file`);
-      succeeded++;
-      tally(`read as ${file.format}`);
-    } catch (e) {
-      const label = refusalLabel(e);
-      if (label === undefined) failures.push(`case ${i}: ${e instanceof Error ? e.stack : String(e)}`);
-      else tally(label.replace(/HDF5 library refused the file: .*/, 'HDF5 library refused the file'));
-    }
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (ms > 2000) failures.push(`case ${i}: took ${ms.toFixed(0)} ms`);
     // The whole file once for h5wasm, literal ranges and contiguous tensor loads at most once more
     // each, plus the dispatcher's peek.
-    if (src.requested > 3 * bytes.length + 4096) failures.push(`case ${i}: requested ${src.requested} bytes of a ${bytes.length}-byte file`);
+    await run.check(i, bytes, src, () => i % 4 === 0 ? readTensorFile(src) : readHdf5(src), {
+      maxRequested: 3 * bytes.length + 4096,
+      relabel: (label) => label.replace(/HDF5 library refused the file: .*/, 'HDF5 library refused the file'),
+    });
   }
-  t.diagnostic(JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1]))));
-  assert.deepEqual(failures, [], `seed ${SEED}`);
-  assert.ok(succeeded > CASES / 50, `only ${succeeded} of ${CASES} cases read successfully`);
+  t.diagnostic(run.summary());
+  assert.deepEqual(run.failures, [], `seed ${SEED}`);
+  assert.ok(run.succeeded > CASES / 50, `only ${run.succeeded} of ${CASES} cases read successfully`);
 });

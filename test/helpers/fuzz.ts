@@ -31,6 +31,8 @@ export interface FuzzBounds {
   readonly maxLoaded?: number;
   /** Format-specific checks of a successful read: each returned string is a failure. */
   readonly inspect?: (file: IngestedFile) => readonly string[];
+  /** Folds refusal labels that differ only in detail, for the summary. */
+  readonly relabel?: (label: string) => string;
 }
 
 /**
@@ -65,7 +67,7 @@ export class FuzzRun {
     } catch (e) {
       const label = refusalLabel(e);
       if (label === undefined) this.failures.push(`case ${i}: ${e instanceof Error ? e.stack : String(e)}`);
-      else this.#tally(label);
+      else this.#tally(bounds.relabel ? bounds.relabel(label) : label);
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (ms > 2000) this.failures.push(`case ${i}: took ${ms.toFixed(0)} ms`);
