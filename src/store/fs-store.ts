@@ -34,6 +34,13 @@ export interface FsStoreOptions {
    * that has nothing else to do meanwhile (engram's checkpoint commit thread).
    */
   readonly io?: 'async' | 'sync';
+  /**
+   * false: no put is fsynced — objects reach the operating system (they survive a crash of the
+   * process) but not necessarily the disk (a crash of the machine may lose the newest ones, and a
+   * snapshot whose chunks were lost then fails `verify`). For checkpoints so frequent that fsync
+   * dominates their cost; torch.save and PyTorch DCP do not fsync either. Default true.
+   */
+  readonly fsync?: boolean;
 }
 
 /** Stores objects as files under a root directory; keys are `/`-separated relative paths. */
@@ -41,11 +48,13 @@ export class FsStore implements ObjectStore {
   readonly root: string;
   readonly location: string;
   readonly #fs: FsOps;
+  readonly #fsync: boolean;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = resolve(root);
     this.location = this.root;
     this.#fs = options.io === 'sync' ? syncFsOps : asyncFsOps;
+    this.#fsync = options.fsync ?? true;
   }
 
   /** The file of `key`, refusing keys that could escape the root or collide with temp files. */
@@ -71,7 +80,7 @@ export class FsStore implements ObjectStore {
     const path = this.#path(key);
     const dir = dirname(path);
     if (options.ifAbsent && (await this.#exists(path))) return false;
-    const durable = options.durable ?? true;
+    const durable = this.#fsync && (options.durable ?? true);
     const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
       try {

@@ -57,6 +57,13 @@ export interface CheckpointManagerOptions {
    * commit, which is a long chain of asynchronous I/O steps; see commit-thread.ts.
    */
   readonly commitThread?: boolean;
+  /**
+   * false: commits on the commit thread are not fsynced. A checkpoint then survives a crash of the
+   * training process (SIGKILL, OOM) but maybe not of the machine, as with torch.save or PyTorch DCP.
+   * On this project's VMs each fsync also slows the other core's work, which is most of what
+   * frequent checkpoints cost training (docs/BENCHMARKS.md "Training overhead"). Default true.
+   */
+  readonly fsync?: boolean;
   /** Move a tag onto each new best checkpoint by a metric. */
   readonly best?: BestTagOptions;
   /** Receives every event, including `error` for a failed background save. */
@@ -194,7 +201,7 @@ export class CheckpointManager {
     this.#async = options.async ?? true;
     const dir = repo.localDirectory;
     const threaded = this.#async && dir !== undefined && (options.commitThread ?? true);
-    this.#thread = threaded ? new CommitThread(dir) : undefined;
+    this.#thread = threaded ? new CommitThread(dir, { fsync: options.fsync ?? true }) : undefined;
     // Staged buffers are shared with the commit thread rather than copied to it.
     this.#pool = new StagingPool(threaded);
     if (options.best && options.best.metric === '') throw new EngramError('InvalidArgument', 'best needs a metric name');

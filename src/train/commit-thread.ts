@@ -74,12 +74,12 @@ export class CommitThread {
   // A staging buffer the main thread lets go of (a model whose shapes changed) is let go of by the thread too.
   readonly #finalizer = new FinalizationRegistry<number>((n) => this.#dropped.push(n));
 
-  /** Starts a thread for the repository at `location` (a directory path). */
-  constructor(location: string) {
+  /** Starts a thread for the repository at `location` (a directory path); `fsync: false` see FsStoreOptions. */
+  constructor(location: string, options: { fsync?: boolean } = {}) {
     // libuv's thread pool starts with the first request any thread makes, and its threads inherit
     // that thread's priority: make sure it is this one, not the commit thread (which lowers its own).
     stat(location, noop);
-    this.#worker = new Worker(new URL('./commit-worker-boot.js', import.meta.url), { workerData: { location } });
+    this.#worker = new Worker(new URL('./commit-worker-boot.js', import.meta.url), { workerData: { location, fsync: options.fsync ?? true } });
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#setReady = (error) => (error ? reject(error) : resolve());
     });

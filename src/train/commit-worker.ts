@@ -17,10 +17,10 @@ CodecPool.configureShared(0);
 // It takes only CPU that training leaves idle (see background-priority.ts). Threads it starts
 // inherit the priority, which is why the main thread starts libuv's pool before this thread exists.
 lowerThisThreadPriority();
-const location = (workerData as { location: string }).location;
+const { location, fsync } = workerData as { location: string; fsync: boolean };
 // This thread does nothing but commit, so its file-system calls may block it: that skips a
 // thread-pool round trip per call (see store/fs-ops.ts), CPU that training would otherwise lose.
-const repoPromise = Repository.open(location, { store: new FsStore(location, { io: 'sync' }) });
+const repoPromise = Repository.open(location, { store: new FsStore(location, { io: 'sync', fsync }) });
 // Tells the main thread this thread can commit now (CheckpointManager.ready()); id 0 is never a request's.
 repoPromise.then(
   () => port.postMessage({ id: 0, ok: true, ready: true } satisfies CommitReady),

@@ -12,6 +12,12 @@ runObjectStoreConformance('fs', {
   dispose: async (s: ObjectStore) => rm((s as FsStore).root, { recursive: true, force: true }),
 });
 
+// Without fsync (CheckpointManager's `fsync: false`) the contract is the same for every reader.
+runObjectStoreConformance('fs (no fsync)', {
+  create: async () => new FsStore(await mkdtemp(join(tmpdir(), 'engram-fs-nofsync-')), { fsync: false }),
+  dispose: async (s: ObjectStore) => rm((s as FsStore).root, { recursive: true, force: true }),
+});
+
 // The blocking flavour (the commit thread's) keeps the same contract.
 runObjectStoreConformance('fs (sync io)', {
   create: async () => new FsStore(await mkdtemp(join(tmpdir(), 'engram-fs-sync-')), { io: 'sync' }),

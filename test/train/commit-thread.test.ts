@@ -72,3 +72,23 @@ test('ready() resolves once the commit thread has opened the repository, and rej
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('fsync: false commits on the thread all the same: every step restores exactly, and verify is clean', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'engram-commit-nofsync-'));
+  try {
+    const repo = await Repository.init(join(dir, 'repo'));
+    const manager = new CheckpointManager(repo, { run: 'toy', fsync: false, maxInFlight: 2 });
+    await manager.ready();
+    const w = new Float32Array(100_000);
+    for (let step = 1; step <= 4; step++) await manager.save(step, toyState(w, step));
+    await manager.close();
+    const fresh = await Repository.open(join(dir, 'repo'));
+    for (let step = 1; step <= 4; step++) {
+      const state = await readTrainingState(await fresh.snapshot(`toy@${step}`));
+      assert.ok(new Float32Array(state.model['w']!.data.slice().buffer).every((v) => v === step), `step ${step}`);
+    }
+    assert.equal((await fresh.verify()).ok, true);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
