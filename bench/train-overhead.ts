@@ -187,9 +187,11 @@ loading code and opening the repository), which a run pays once whatever its len
 | overhead without fsync (\`fsync: false\`: survives a crash of the process, not of the machine) | ${looseOverhead.toFixed(1)} % |
 | context | ${context} |
 
-Why fsync is most of the cost: a separate, nice-19 process committing the same 203 KiB state every
-20 ms slowed this training by ~7 %, and by nothing measurable with fsync turned off — on this
-virtual machine each fsync (host I/O) slows the other vCPU, whichever thread or process issues it.
+How far to trust one run: on this virtual machine consecutive runs of this benchmark have given
+6.6–10 % for the durable arm and 3.8–11.6 % for the arm without fsync — the machine's speed drifts
+by more than the effect between arms. One probe (a separate nice-19 process committing the same
+203 KiB state every 20 ms) slowed training by ~7 % with fsync and not measurably without, which
+points at fsync on this VM; repeated runs have not confirmed it beyond the noise.
 `);
     process.stdout.write('wrote the "Training overhead (bench:train)" section of docs/BENCHMARKS.md\n');
   }

@@ -13,7 +13,7 @@ export { defaultConfig, REPO_FORMAT_VERSION } from './config.ts';
 export type { RepoConfig, RepoConfigOptions } from './config.ts';
 export type { BlobEntry, ChunkInfo, ChunkRef, FileEntry, JsonValue, SnapshotManifest, TensorEntry } from './manifest.ts';
 export type { ShardEntry } from './manifest.ts';
-export { boxText, MANIFEST_VERSIONS, shardLayoutProblem } from './manifest.ts';
+export { boxText, INLINE_BLOB_MAX, MANIFEST_VERSIONS, shardLayoutProblem } from './manifest.ts';
 export { readTensorRegion, intersectBoxes, copyRuns, shardsOf } from './tensor-region.ts';
 export type { Box } from './tensor-region.ts';
 export { fileTensorName } from './save-input.ts';

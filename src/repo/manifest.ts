@@ -62,7 +62,19 @@ export interface TensorEntry {
 export interface BlobEntry {
   readonly byteLength: number;
   readonly chunks: readonly ChunkRef[];
+  /**
+   * The bytes themselves, base64, for a blob of at most {@link INLINE_BLOB_MAX} bytes (manifest
+   * version 3; `chunks` is then empty). The manifest's checksum covers them.
+   */
+  readonly inline?: string;
 }
+
+/**
+ * Blobs up to this size live in the manifest rather than in a chunk object of their own. A
+ * training checkpoint's small state (step, RNG, data position, metrics history) then costs no
+ * object — and, on a local disk, no fsync — of its own: two fewer fsyncs per checkpoint.
+ */
+export const INLINE_BLOB_MAX = 16 * 1024;
 
 /** A file the snapshot was made from, kept as an exact layout. */
 export interface FileEntry {
@@ -79,17 +91,17 @@ export interface FileEntry {
 }
 
 /**
- * Manifest versions this build reads. Version 2 is version 1 plus `TensorEntry.shards`; only
- * manifests that hold a sharded tensor are written as version 2, so repositories without
- * distributed saves stay readable by older builds (which refuse a version 2 manifest with
- * `Unsupported` — and their GC then deletes nothing rather than miss its chunks).
+ * Manifest versions this build reads. Version 2 is version 1 plus `TensorEntry.shards`; version 3
+ * is version 2 plus `BlobEntry.inline`. A manifest is written with the lowest version that holds
+ * it, so snapshots without those features stay readable by older builds (which refuse a newer
+ * manifest with `Unsupported` — and their GC then deletes nothing rather than miss its chunks).
  */
-export const MANIFEST_VERSIONS: readonly number[] = [1, 2];
+export const MANIFEST_VERSIONS: readonly number[] = [1, 2, 3];
 
 /** The body of a snapshot manifest. */
 export interface SnapshotManifest {
   readonly format: 'engram.snapshot';
-  readonly version: 1 | 2;
+  readonly version: 1 | 2 | 3;
   readonly id: string;
   readonly run: string;
   readonly step: number;
@@ -151,7 +163,18 @@ export function decodeManifest(id: string, bytes: Uint8Array): SnapshotManifest 
     if (why !== undefined) throw bad(id, `tensor ${name}: ${why}`);
     for (const [i, sh] of t.shards.entries()) checkRefs(id, `${name} shard ${i}`, sh.chunks, sh.byteLength, body.chunks);
   }
-  for (const [name, b] of Object.entries(body.blobs)) checkRefs(id, name, b.chunks, b.byteLength, body.chunks);
+  for (const [name, b] of Object.entries(body.blobs)) {
+    if (b.inline === undefined) {
+      checkRefs(id, name, b.chunks, b.byteLength, body.chunks);
+      continue;
+    }
+    if (body.version < 3) throw bad(id, `blob ${name} is inline in a version ${body.version} manifest`);
+    if (typeof b.inline !== 'string' || !Number.isSafeInteger(b.byteLength) || b.byteLength < 0 || b.byteLength > INLINE_BLOB_MAX
+      || b.inline.length !== 4 * Math.ceil(b.byteLength / 3) || !/^[A-Za-z0-9+/]*={0,2}$/.test(b.inline)
+      || (b.inline.length / 4) * 3 - (b.inline.match(/=*$/)?.[0].length ?? 0) !== b.byteLength || b.chunks.length !== 0) {
+      throw bad(id, `blob ${name} has a malformed inline value`);
+    }
+  }
   for (const f of body.files) checkRefs(id, f.path, f.literal.chunks, f.literal.byteLength, body.chunks);
   return body;
 }

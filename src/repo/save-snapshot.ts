@@ -11,7 +11,7 @@ import { chunkItems } from './chunk-item.ts';
 import { ChunkWriter, type DeltaBase } from './chunk-writer.ts';
 import { maxDeltaDepth, type RepoConfig } from './config.ts';
 import { newId, type Clock } from './ids.ts';
-import { encodeManifest, manifestKey, type BlobEntry, type ChunkInfo, type ChunkRef, type FileEntry, type SnapshotManifest, type TensorEntry } from './manifest.ts';
+import { encodeManifest, INLINE_BLOB_MAX, manifestKey, type BlobEntry, type ChunkInfo, type ChunkRef, type FileEntry, type SnapshotManifest, type TensorEntry } from './manifest.ts';
 import { checkRunName } from './ref-name.ts';
 import { fileTensorName, type SaveOptions } from './save-input.ts';
 
@@ -107,12 +107,19 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   }
 
   const blobs: Record<string, BlobEntry> = {};
+  let inlined = false;
   const addBlob = async (bytes: Uint8Array): Promise<BlobEntry> => {
     const entry = { byteLength: bytes.byteLength, chunks: [] as ChunkRef[] };
     await store(bytes, 1, false, (r) => void (entry.chunks = r));
     return entry;
   };
-  for (const [name, bytes] of Object.entries(options.blobs ?? {})) blobs[name] = await addBlob(bytes);
+  // Named blobs small enough live in the manifest (file literals stay chunks: they deduplicate).
+  const addNamedBlob = async (bytes: Uint8Array): Promise<BlobEntry> => {
+    if (bytes.byteLength === 0 || bytes.byteLength > INLINE_BLOB_MAX) return addBlob(bytes);
+    inlined = true;
+    return { byteLength: bytes.byteLength, chunks: [], inline: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
+  };
+  for (const [name, bytes] of Object.entries(options.blobs ?? {})) blobs[name] = await addNamedBlob(bytes);
 
   const files: FileEntry[] = [];
   const paths = new Set<string>();
@@ -130,7 +137,7 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   const id = newId(ctx.clock);
   const manifest: SnapshotManifest = {
     format: 'engram.snapshot',
-    version: 1,
+    version: inlined ? 3 : 1,
     id,
     run: header.run,
     step: header.step,
