@@ -7,12 +7,17 @@ import { formatError } from '../errors/index.ts';
 import type { FileSegment, SegmentEncoding } from '../tensor/index.ts';
 import type { ByteSource } from './byte-source.ts';
 
-/** A range of the file that holds (an encoding of) a whole tensor's canonical bytes. */
+/** A range of the file that holds (an encoding of) a tensor's canonical bytes. */
 export interface TensorRange {
   /** Offset of the range in the file. */
   readonly start: number;
   readonly length: number;
   readonly tensor: string;
+  /**
+   * Where the range starts in the tensor's canonical bytes (default 0): a tensor split across
+   * files (TF.js weight shards) is a range of each. Only without an encoding.
+   */
+  readonly tensorOffset?: number;
   readonly encoding?: SegmentEncoding | undefined;
 }
 
@@ -45,7 +50,7 @@ export async function layoutFile(src: ByteSource, ranges: readonly TensorRange[]
     }
     await addLiteral(r.start);
     segments.push({
-      kind: 'tensor', tensor: r.tensor, offset: 0, length: r.length,
+      kind: 'tensor', tensor: r.tensor, offset: r.tensorOffset ?? 0, length: r.length,
       ...(r.encoding && (r.encoding.order || r.encoding.byteOrder) ? { encoding: r.encoding } : {}),
     });
     at = r.start + r.length;

@@ -10,7 +10,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isEngramError } from '../../errors/index.ts';
 import { openFileSource, type ByteSource } from '../byte-source.ts';
-import type { FileSegment, IngestedFile, IngestedTensor } from '../ingested-file.ts';
+import { layoutFile, type TensorRange } from '../file-layout.ts';
+import type { IngestedFile, IngestedTensor } from '../ingested-file.ts';
 import { readModelJson } from './read-tfjs-model.ts';
 import { parseTfjsManifest, type TfjsManifest, type TfjsWeightGroup } from './tfjs-manifest.ts';
 import { groupShards, groupTensor, safeShardPath, type OpenShard, type TfjsShard } from './tfjs-shards.ts';
@@ -99,34 +100,16 @@ function shardIndex(model: string, group: TfjsWeightGroup, self: string): number
 
 async function layoutShard(src: ByteSource, group: TfjsWeightGroup, shards: readonly TfjsShard[], me: TfjsShard, open: OpenShard, model: string): Promise<IngestedFile> {
   const tensors: IngestedTensor[] = [];
-  const segments: FileSegment[] = [];
-  const parts: Uint8Array[] = [];
-  let literalLength = 0;
-  let at = 0; // offset within this shard
-  const addLiteral = async (end: number): Promise<void> => {
-    if (end <= at) return;
-    parts.push(await src.read(at, end - at));
-    segments.push({ kind: 'literal', offset: literalLength, length: end - at });
-    literalLength += end - at;
-    at = end;
-  };
+  const ranges: TensorRange[] = [];
   for (const w of group.weights) {
     // The part of the weight's bytes [w.offset, w.offset + w.byteLength) inside this shard.
     const from = Math.max(w.offset, me.start);
     const to = Math.min(w.offset + w.byteLength, me.start + me.size);
     if (from >= to) continue;
     tensors.push(groupTensor(src.name, w, shards, open));
-    await addLiteral(from - me.start);
-    segments.push({ kind: 'tensor', tensor: w.name, offset: from - w.offset, length: to - from });
-    at = to - me.start;
+    ranges.push({ start: from - me.start, length: to - from, tensor: w.name, tensorOffset: from - w.offset });
   }
-  await addLiteral(src.size);
-  const literal = new Uint8Array(literalLength);
-  let o = 0;
-  for (const p of parts) {
-    literal.set(p, o);
-    o += p.byteLength;
-  }
+  const { literal, segments } = await layoutFile(src, ranges);
   return { format: 'tfjs', size: src.size, tensors, literal, segments, metadata: { model } };
 }
 
