@@ -6,14 +6,14 @@ import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import {
-  checkWritable, isDirectoryFormat, openFileSource, planOnnxFromTensors, readTensorFile, writeModelDirectory, writeTensorDirectory, writeTensorFileAsync, type TensorFileInput,
+  checkWritable, openFileSource, planOnnxFromTensors, readTensorFile, type TensorFileInput,
 } from '../../formats/index.ts';
-import { writeFileAtomic } from '../../repo/index.ts';
 import { printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { formatOfPath, parseWritableFormat } from '../parse-writable-format.ts';
 import { isOnnxFormat, onnxExternalOptions, onnxTemplate, writeOnnxFiles } from './export.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import { writeTensorOutput } from '../write-tensor-output.ts';
 
 export const convertHelp = `engram convert IN OUT [--format safetensors|npz|gguf|npy|tfjs|pt|h5] [--json]
   Rewrites the tensors of IN (safetensors, npy, npz, pt, gguf, onnx, TF.js model.json) as OUT; the format is --format or OUT's extension.
@@ -57,18 +57,10 @@ export async function runConvert(ctx: CliContext, argv: string[]): Promise<numbe
     } finally {
       bar.done();
     }
-    // Only safetensors carries string metadata the same way (`__metadata__`), so only it keeps it.
-    let written: number;
-    if (isDirectoryFormat(format)) {
-      // model.json and its shards appear together or not at all.
-      written = await writeModelDirectory(out, writeTensorDirectory(format, tensors));
-    } else {
-      // h5 → h5 keeps the Keras attributes (model_config, training_config, …) the same way.
-      const keepMetadata = (format === 'safetensors' && file.format === 'safetensors') || (format === 'h5' && file.format === 'hdf5');
-      const bytes = await writeTensorFileAsync(format, tensors, keepMetadata ? file.metadata : undefined);
-      await writeFileAtomic(out, [bytes]);
-      written = bytes.byteLength;
-    }
+    // Only safetensors carries string metadata the same way (`__metadata__`), so only it keeps it;
+    // h5 → h5 keeps the Keras attributes (model_config, training_config, …) the same way.
+    const keepMetadata = (format === 'safetensors' && file.format === 'safetensors') || (format === 'h5' && file.format === 'hdf5');
+    const written = await writeTensorOutput(out, format, tensors, keepMetadata && file.metadata ? { metadata: file.metadata } : {});
     if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: written });
     else ctx.out(`Wrote ${tensors.length} tensors from ${input} (${file.format}) to ${out} (${format}, ${formatBytes(written)})`);
     return 0;

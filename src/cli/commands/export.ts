@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import {
-  checkWritable, isDirectoryFormat, nestedTorchObject, openFileSource, planOnnxFromTensors, pytorchFilePieces, writeModelDirectory, writeTensorDirectory, writeTensorFileAsync, type OnnxCandidate, type OnnxWritePlan,
+  checkWritable, nestedTorchObject, openFileSource, planOnnxFromTensors, type OnnxCandidate, type OnnxWritePlan,
   type TensorFileInput,
 } from '../../formats/index.ts';
 import { writeFileAtomic } from '../../repo/index.ts';
@@ -14,6 +14,7 @@ import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { parseWritableFormat } from '../parse-writable-format.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import { writeTensorOutput } from '../write-tensor-output.ts';
 
 export const exportHelp = `engram export <ref> --format safetensors|npz|gguf|tfjs|pt|h5 -o PATH [--only PREFIX [--strip]] [--nest] [--json]
   Writes every tensor of a snapshot (or those whose name starts with PREFIX; --strip drops PREFIX from the
@@ -69,18 +70,8 @@ export async function runExport(ctx: CliContext, argv: string[]): Promise<number
     } finally {
       bar.done();
     }
-    let written: number;
-    if (isDirectoryFormat(format)) {
-      // model.json and its shards appear together or not at all.
-      written = await writeModelDirectory(out, writeTensorDirectory(format, tensors));
-    } else {
-      // pt is written from its pieces (the tensors' own bytes), not a concatenated copy. --nest:
-      // `model/w`, `optimizer/m/w` become nested dicts, a training checkpoint's shape.
-      const pieces = format === 'pt'
-        ? pytorchFilePieces(tensors, values.nest ? { object: nestedTorchObject(tensors.map((t) => t.name)) } : {})
-        : [await writeTensorFileAsync(format, tensors)];
-      written = await writeFileAtomic(out, pieces);
-    }
+    // --nest: `model/w`, `optimizer/m/w` become nested dicts, a training checkpoint's shape.
+    const written = await writeTensorOutput(out, format, tensors, values.nest ? { torch: { object: nestedTorchObject(tensors.map((t) => t.name)) } } : {});
     if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: written });
     else ctx.out(`Wrote ${tensors.length} tensors of ${snap.id} to ${out} (${format}, ${formatBytes(written)})`);
     return 0;
