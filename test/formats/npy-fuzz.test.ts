@@ -13,28 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { bufferSource, readNpy, readTensorFile, writeNpy } from '../../src/formats/index.ts';
 import { FuzzRun, prng } from '../helpers/fuzz.ts';
 import { counting } from '../helpers/format-checks.ts';
+import { npyBytes } from '../helpers/npy-bytes.ts';
 
 const SEED = Number(process.env.NPY_FUZZ_SEED ?? 0x0e9f);
 const CASES = Number(process.env.NPY_FUZZ_CASES ?? 6000);
 const DIR = fileURLToPath(new URL('../fixtures/numpy/', import.meta.url));
-
-/** An .npy with a hand-written header, padded as numpy pads (version 1 uses a 2-byte length, 2 and 3 a 4-byte one). */
-function npy(header: string, data: Uint8Array, version = 1): Uint8Array {
-  const text = new TextEncoder().encode(header);
-  const width = version === 1 ? 2 : 4;
-  const prefix = 8 + width;
-  const padded = Math.ceil((prefix + text.length + 1) / 64) * 64 - prefix;
-  const out = new Uint8Array(prefix + padded + data.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
-  const v = new DataView(out.buffer);
-  if (width === 2) v.setUint16(8, Math.min(padded, 0xffff), true);
-  else v.setUint32(8, padded, true);
-  out.set(text, prefix);
-  out.fill(0x20, prefix + text.length, prefix + padded - 1);
-  out[prefix + padded - 1] = 0x0a;
-  out.set(data, prefix + padded);
-  return out;
-}
 
 const DESCRS = ["'<f4'", "'<f8'", "'<f2'", "'>f4'", "'>i8'", "'|b1'", "'|u1'", "'<i2'", "'<u8'", "'<c16'", "'|O'", "'<U5'", "'|V8'", "'<M8[s]'", "'|S3'",
   "'f4'", "'<f16'", "''", '3', 'None', "[('a', '<f4')]", "'<f4'"];
@@ -94,7 +77,7 @@ test(`.npy reader survives ${CASES} mutated files (seed ${SEED})`, async (t) => 
       case 4: { // a rewritten header over the original data (or a slice of it, or more)
         const data = b.subarray(headerEnd(b));
         const body = rnd() < 0.2 ? data.subarray(0, int(data.length + 1)) : rnd() < 0.1 ? new Uint8Array(data.length + 1 + int(64)) : data;
-        return npy(randomHeader(int, rnd), body, pick([1, 1, 2, 3]));
+        return npyBytes(randomHeader(int, rnd), body, pick([1, 1, 2, 3]));
       }
       case 5: { // the data cut or extended: the shape no longer matches the bytes
         const end = headerEnd(b);

@@ -7,6 +7,7 @@ import { bufferSource, readNpy, readTensorFile, writeNpy } from '../../src/forma
 import { parsePythonLiteral, PyLiteralError } from '../../src/formats/python-literal.ts';
 import { byteswap, reorderFortran } from '../../src/tensor/index.ts';
 import { counting, isFormatError, rebuild, sha } from '../helpers/format-checks.ts';
+import { npyBytes } from '../helpers/npy-bytes.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/numpy/', import.meta.url));
 interface Expected {
@@ -18,27 +19,6 @@ const EXPECTED = JSON.parse(await readFile(`${DIR}EXPECTED.json`, 'utf8')) as { 
 const NPY = Object.keys(EXPECTED.files).filter((f) => f.endsWith('.npy'));
 
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(DIR + name));
-
-
-
-
-/** An .npy with a hand-written header (version 1.0 unless given), padded as numpy pads. */
-function npyWithHeader(header: string, data: Uint8Array, version = 1): Uint8Array {
-  const text = new TextEncoder().encode(header);
-  const width = version === 1 ? 2 : 4;
-  const prefix = 8 + width;
-  const padded = Math.ceil((prefix + text.length + 1) / 64) * 64 - prefix;
-  const out = new Uint8Array(prefix + padded + data.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
-  const v = new DataView(out.buffer);
-  if (width === 2) v.setUint16(8, padded, true);
-  else v.setUint32(8, padded, true);
-  out.set(text, prefix);
-  out.fill(0x20, prefix + text.length, prefix + padded - 1);
-  out[prefix + padded - 1] = 0x0a;
-  out.set(data, prefix + padded);
-  return out;
-}
 
 describe('readNpy on the numpy 1.24 corpus', () => {
   for (const name of NPY) {
@@ -143,7 +123,7 @@ describe('readNpy: byte order, versions and unsupported dtypes', () => {
   const canonical = Uint8Array.from({ length: 24 * 2 }, (_, i) => (i * 13 + 5) & 0xff);
 
   test('a big-endian array is one tensor segment encoded big; load() gives little-endian', async () => {
-    const bytes = npyWithHeader("{'descr': '>i2', 'fortran_order': False, 'shape': (4, 6), }", byteswap(canonical, 2));
+    const bytes = npyBytes("{'descr': '>i2', 'fortran_order': False, 'shape': (4, 6), }", byteswap(canonical, 2));
     const file = await readNpy(bufferSource('be.npy', bytes));
     const t = file.tensors[0]!;
     assert.equal(t.dtype, 'I16');
@@ -155,7 +135,7 @@ describe('readNpy: byte order, versions and unsupported dtypes', () => {
   test('big-endian and Fortran order together', async () => {
     const shape = [2, 3, 4];
     const stored = byteswap(reorderFortran(canonical, shape, 2, false), 2);
-    const bytes = npyWithHeader("{'descr': '>u2', 'fortran_order': True, 'shape': (2, 3, 4), }", stored);
+    const bytes = npyBytes("{'descr': '>u2', 'fortran_order': True, 'shape': (2, 3, 4), }", stored);
     const file = await readNpy(bufferSource('bef.npy', bytes));
     assert.deepEqual(await file.tensors[0]!.load(), canonical);
     assert.deepEqual(file.segments.find((s) => s.kind === 'tensor')!.encoding, { order: 'F', byteOrder: 'big' });
@@ -164,17 +144,17 @@ describe('readNpy: byte order, versions and unsupported dtypes', () => {
 
   test("'=' and '|' read as little-endian; '>' on a one-byte type changes nothing", async () => {
     for (const descr of ['=i2', '|i2']) {
-      const file = await readNpy(bufferSource('n.npy', npyWithHeader(`{'descr': '${descr}', 'fortran_order': False, 'shape': (24,), }`, canonical)));
+      const file = await readNpy(bufferSource('n.npy', npyBytes(`{'descr': '${descr}', 'fortran_order': False, 'shape': (24,), }`, canonical)));
       assert.deepEqual(await file.tensors[0]!.load(), canonical);
       assert.equal(file.segments.find((s) => s.kind === 'tensor')!.encoding, undefined);
     }
-    const file = await readNpy(bufferSource('u.npy', npyWithHeader("{'descr': '>u1', 'fortran_order': False, 'shape': (48,), }", canonical)));
+    const file = await readNpy(bufferSource('u.npy', npyBytes("{'descr': '>u1', 'fortran_order': False, 'shape': (48,), }", canonical)));
     assert.equal(file.segments.find((s) => s.kind === 'tensor')!.encoding, undefined);
   });
 
   test('format versions 2.0 and 3.0 (4-byte header length; 3.0 is UTF-8)', async () => {
     for (const version of [2, 3]) {
-      const bytes = npyWithHeader("{'descr': '<i2', 'fortran_order': False, 'shape': (2, 12), }", canonical, version);
+      const bytes = npyBytes("{'descr': '<i2', 'fortran_order': False, 'shape': (2, 12), }", canonical, version);
       const file = await readNpy(bufferSource('v.npy', bytes));
       assert.deepEqual(file.tensors[0]!.shape, [2, 12]);
       assert.deepEqual(await rebuild(file), bytes);
@@ -191,7 +171,7 @@ describe('readNpy: byte order, versions and unsupported dtypes', () => {
 
   test('object, string, complex, datetime and structured dtypes are FormatErrors starting "unsupported"', async () => {
     for (const descr of ["'|O'", "'<U3'", "'<c8'", "'<M8[ns]'", "'|V8'", "'<f16'", "[('a', '<f4'), ('b', '<i4')]"]) {
-      const bytes = npyWithHeader(`{'descr': ${descr}, 'fortran_order': False, 'shape': (2,), }`, new Uint8Array(64));
+      const bytes = npyBytes(`{'descr': ${descr}, 'fortran_order': False, 'shape': (2,), }`, new Uint8Array(64));
       await assert.rejects(readNpy(bufferSource('odd.npy', bytes)), (e) => {
         assert.ok(isEngramError(e, 'FormatError'), String(e));
         assert.match(String(e.data.reason), /^unsupported/, descr);
@@ -245,12 +225,12 @@ describe('readNpy: malformed files are FormatErrors naming the file', () => {
       "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), } trailing",
     ];
     for (const h of headers) {
-      await assert.rejects(readNpy(bufferSource('bad-header.npy', npyWithHeader(h, data))), isFormatError('bad-header.npy'), h.slice(0, 80));
+      await assert.rejects(readNpy(bufferSource('bad-header.npy', npyBytes(h, data))), isFormatError('bad-header.npy'), h.slice(0, 80));
     }
   });
 
   test('a shape whose byte length is astronomically large is truncated data, not an overflow', async () => {
-    const bytes = npyWithHeader("{'descr': '<f8', 'fortran_order': False, 'shape': (9007199254740991, 9007199254740991), }", new Uint8Array(8));
+    const bytes = npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (9007199254740991, 9007199254740991), }", new Uint8Array(8));
     await assert.rejects(readNpy(bufferSource('huge.npy', bytes)), isFormatError('huge.npy'));
   });
 });

@@ -16,6 +16,7 @@ import { bufferSource, readNpz, readTensorFile, writeNpy, writeNpz } from '../..
 import { writeStoredZip } from '../../src/formats/write-stored-zip.ts';
 import { FuzzRun, prng } from '../helpers/fuzz.ts';
 import { counting } from '../helpers/format-checks.ts';
+import { npyBytes } from '../helpers/npy-bytes.ts';
 
 const SEED = Number(process.env.NPZ_FUZZ_SEED ?? 0x0e92);
 const CASES = Number(process.env.NPZ_FUZZ_CASES ?? 6000);
@@ -50,20 +51,6 @@ function fieldsOf(b: Uint8Array): Fields {
   return f;
 }
 
-/** A version-1 .npy with a hand-written header dictionary. */
-function npy(header: string, data: Uint8Array): Uint8Array {
-  const text = new TextEncoder().encode(header);
-  const padded = Math.ceil((10 + text.length + 1) / 64) * 64 - 10;
-  const out = new Uint8Array(10 + padded + data.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(out.buffer).setUint16(8, Math.min(padded, 0xffff), true);
-  out.set(text, 10);
-  out.fill(0x20, 10 + text.length, 10 + padded - 1);
-  out[10 + padded - 1] = 0x0a;
-  out.set(data, 10 + padded);
-  return out;
-}
-
 const SHAPES = ['(3,)', '(2, 2)', '()', '(0,)', '(99999999999, 99999999999)', '(-1,)', '(9007199254740993,)', "('a',)", '[3]', '(1.5,)'];
 const DESCRS = ["'<f4'", "'<i4'", "'|b1'", "'>f8'", "'|O'", "'<c8'", "'<U3'", "'|u1'"];
 
@@ -91,7 +78,7 @@ test(`.npz reader survives ${CASES} mutated archives (seed ${SEED})`, async (t) 
         shape = `${'('.repeat(depth)}1,${'),'.repeat(Math.max(0, depth - 1))}${depth > 0 ? ')' : ''}`;
       }
       const header = `{'descr': ${pick(DESCRS)}, 'fortran_order': ${pick(['False', 'True', '1'])}, 'shape': ${shape}, }`;
-      members.push({ name: rnd() < 0.1 ? 'same.npy' : `m${m}.npy`, data: npy(header, new Uint8Array(int(48))) });
+      members.push({ name: rnd() < 0.1 ? 'same.npy' : `m${m}.npy`, data: npyBytes(header, new Uint8Array(int(48))) });
     }
     return rnd() < 0.3 ? deflatedZip(members) : writeStoredZip(members);
   };
