@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { bufferSource, readGguf, readTensorFile, writeGguf } from '../../src/formats/index.ts';
 import { cat, header, str, u32, u64 } from './gguf-bytes.ts';
-import { FuzzRun, prng } from '../helpers/fuzz.ts';
+import { FuzzRun, prng, scribble } from '../helpers/fuzz.ts';
 import { counting } from '../helpers/format-checks.ts';
 
 const SEED = Number(process.env.GGUF_FUZZ_SEED ?? 0x5eed);
@@ -125,11 +125,7 @@ test(`GGUF reader survives ${CASES} mutated files (seed ${SEED})`, async (t) => 
         return b;
       }
       case 6: return nested(int(40), pick([0, 1, 3, 1 << 20, Number.MAX_SAFE_INTEGER]));
-      default: { // random bytes over a random range
-        const at = int(b.length);
-        for (let k = at; k < Math.min(b.length, at + 1 + int(16)); k++) b[k] = int(256);
-        return b;
-      }
+      default: return scribble(b, int); // random bytes over a random range
     }
   };
 

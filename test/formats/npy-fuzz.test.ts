@@ -11,7 +11,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { bufferSource, readNpy, readTensorFile, writeNpy } from '../../src/formats/index.ts';
-import { FuzzRun, prng } from '../helpers/fuzz.ts';
+import { FuzzRun, prng, scribble } from '../helpers/fuzz.ts';
 import { counting } from '../helpers/format-checks.ts';
 import { npyBytes } from '../helpers/npy-bytes.ts';
 
@@ -83,11 +83,7 @@ test(`.npy reader survives ${CASES} mutated files (seed ${SEED})`, async (t) => 
         const end = headerEnd(b);
         return rnd() < 0.5 ? b.subarray(0, end + int(Math.max(1, b.length - end))) : new Uint8Array(Buffer.concat([b, new Uint8Array(1 + int(40))]));
       }
-      default: { // random bytes over a random range
-        const at = int(b.length);
-        for (let k = at; k < Math.min(b.length, at + 1 + int(16)); k++) b[k] = int(256);
-        return b;
-      }
+      default: return scribble(b, int); // random bytes over a random range
     }
   };
 

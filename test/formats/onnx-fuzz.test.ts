@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EngramError } from '../../src/errors/index.ts';
 import { bufferSource, type ByteSource, readOnnx, readTensorFile } from '../../src/formats/index.ts';
-import { FuzzRun, prng, varint } from '../helpers/fuzz.ts';
+import { FuzzRun, onnxVarints, type PlacedVarint, prng, scribble, varint } from '../helpers/fuzz.ts';
 import { counting } from '../helpers/format-checks.ts';
 
 const SEED = Number(process.env.ONNX_FUZZ_SEED ?? 0x0e1e);
@@ -19,44 +19,12 @@ const DIR = fileURLToPath(new URL('../fixtures/onnx/', import.meta.url));
 
 
 
-/** Where a varint sits in the file: the field keys and the length prefixes of ModelProto, graph and initializers. */
-interface Varint { readonly at: number; readonly size: number; readonly value: bigint }
+type Varint = PlacedVarint;
 
-/** Test-side walk (independent of the reader) collecting keys and lengths three messages deep. */
+/** The field keys and the length prefixes of ModelProto, graph and initializers. */
 function fieldsOf(b: Uint8Array): { keys: Varint[]; lengths: Varint[] } {
-  const keys: Varint[] = [];
-  const lengths: Varint[] = [];
-  const read = (p: number): Varint => {
-    let v = 0n;
-    let i = p;
-    for (let s = 0n; ; s += 7n) {
-      const x = b[i++]!;
-      v |= BigInt(x & 0x7f) << s;
-      if ((x & 0x80) === 0) return { at: p, size: i - p, value: v };
-    }
-  };
-  const walk = (p: number, end: number, depth: number): void => {
-    while (p < end) {
-      const k = read(p);
-      keys.push(k);
-      p += k.size;
-      const wire = Number(k.value & 7n);
-      const field = Number(k.value >> 3n);
-      if (wire === 0) p += read(p).size;
-      else if (wire === 1) p += 8;
-      else if (wire === 5) p += 4;
-      else {
-        const l = read(p);
-        lengths.push(l);
-        p += l.size;
-        const into = (depth === 0 && field === 7) || (depth === 1 && field === 5);
-        if (into) walk(p, p + Number(l.value), depth + 1);
-        p += Number(l.value);
-      }
-    }
-  };
-  walk(0, b.length, 0);
-  return { keys, lengths };
+  const all = onnxVarints(b);
+  return { keys: all.filter((v) => !v.length), lengths: all.filter((v) => v.length) };
 }
 
 
@@ -111,11 +79,7 @@ test(`ONNX reader survives ${CASES} mutated files (seed ${SEED})`, async (t) => 
         return splice(b, v, varint((field << 3n) | BigInt(int(8))));
       }
       case 5: return rnd() < 0.5 ? nested(int(3000)) : new Uint8Array([...b, ...nested(int(200))]);
-      default: { // random bytes over a random range
-        const at = int(b.length);
-        for (let k = at; k < Math.min(b.length, at + 1 + int(16)); k++) b[k] = int(256);
-        return b;
-      }
+      default: return scribble(b, int); // random bytes over a random range
     }
   };
 

@@ -14,47 +14,12 @@ import { bufferSource, readOnnx, type ByteSource } from '../../src/formats/index
 import { concatBytes } from '../../src/formats/onnx/protobuf-writer.ts';
 import { planOnnxWrite } from '../../src/formats/onnx/write-onnx.ts';
 import { counting, sha } from '../helpers/format-checks.ts';
-import { prng, refusalLabel, varint } from '../helpers/fuzz.ts';
+import { onnxVarints, prng, refusalLabel, varint } from '../helpers/fuzz.ts';
 
 const SEED = Number(process.env.ONNX_WRITE_FUZZ_SEED ?? 0x0e2e);
 const CASES = Number(process.env.ONNX_WRITE_FUZZ_CASES ?? 5000);
 const DIR = fileURLToPath(new URL('../fixtures/onnx/', import.meta.url));
 const HUGE = [(1n << 64n) - 1n, 1n << 63n, 1n << 53n, 1n << 32n, 0xffffffffn, 0x7fffffffn];
-
-/** Offsets of every varint that is a field key or a length, three messages deep (test-side walk). */
-function varintsOf(b: Uint8Array): { at: number; size: number; value: bigint; length: boolean }[] {
-  const out: { at: number; size: number; value: bigint; length: boolean }[] = [];
-  const read = (p: number): { at: number; size: number; value: bigint } => {
-    let v = 0n;
-    let i = p;
-    for (let s = 0n; ; s += 7n) {
-      const x = b[i++]!;
-      v |= BigInt(x & 0x7f) << s;
-      if ((x & 0x80) === 0) return { at: p, size: i - p, value: v };
-    }
-  };
-  const walk = (p: number, end: number, depth: number): void => {
-    while (p < end) {
-      const k = read(p);
-      out.push({ ...k, length: false });
-      p += k.size;
-      const wire = Number(k.value & 7n);
-      if (wire === 0) p += read(p).size;
-      else if (wire === 1) p += 8;
-      else if (wire === 5) p += 4;
-      else {
-        const l = read(p);
-        out.push({ ...l, length: true });
-        p += l.size;
-        const field = Number(k.value >> 3n);
-        if ((depth === 0 && field === 7) || (depth === 1 && field === 5)) walk(p, p + Number(l.value), depth + 1);
-        p += Number(l.value);
-      }
-    }
-  };
-  walk(0, b.length, 0);
-  return out;
-}
 
 test(`ONNX writer survives ${CASES} mutated templates (seed ${SEED})`, async (t) => {
   const bases = [new Uint8Array(await readFile(DIR + 'cnn.onnx')), new Uint8Array(await readFile(DIR + 'cnn_external.onnx'))];
@@ -65,13 +30,13 @@ test(`ONNX writer survives ${CASES} mutated templates (seed ${SEED})`, async (t)
     if (!bytes) throw new EngramError('NotFound', `no ${loc}`, { path: loc });
     return bufferSource(loc, bytes);
   };
-  const fields = bases.map(varintsOf);
+  const fields = bases.map(onnxVarints);
   const rnd = prng(SEED);
   const int = (n: number): number => Math.floor(rnd() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const splice = (b: Uint8Array, at: number, size: number, repl: number[]): Uint8Array =>
     concatBytes([b.subarray(0, at), Uint8Array.from(repl), b.subarray(Math.min(b.length, at + size))]);
-  const mutate = (b: Uint8Array, vs: ReturnType<typeof varintsOf>): Uint8Array => {
+  const mutate = (b: Uint8Array, vs: ReturnType<typeof onnxVarints>): Uint8Array => {
     const lengths = vs.filter((v) => v.length);
     switch (int(6)) {
       case 0: return b.subarray(0, int(b.length));

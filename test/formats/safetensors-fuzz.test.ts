@@ -11,7 +11,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { bufferSource, readSafetensors, readTensorFile, writeSafetensors } from '../../src/formats/index.ts';
-import { FuzzRun, prng } from '../helpers/fuzz.ts';
+import { FuzzRun, prng, scribble } from '../helpers/fuzz.ts';
 import { counting } from '../helpers/format-checks.ts';
 
 const SEED = Number(process.env.SAFETENSORS_FUZZ_SEED ?? 0x5afe);
@@ -105,11 +105,7 @@ test(`safetensors reader survives ${CASES} mutated files (seed ${SEED})`, async 
       }
       case 3: case 4: case 5: return rewrite(which);
       case 6: return new Uint8Array(Buffer.concat([b, new Uint8Array(1 + int(64)).fill(int(256))])); // trailing bytes
-      default: { // random bytes over a random range
-        const at = int(b.length);
-        for (let k = at; k < Math.min(b.length, at + 1 + int(16)); k++) b[k] = int(256);
-        return b;
-      }
+      default: return scribble(b, int); // random bytes over a random range
     }
   };
 

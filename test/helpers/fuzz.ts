@@ -83,3 +83,58 @@ export class FuzzRun {
     this.#outcomes.set(k, (this.#outcomes.get(k) ?? 0) + 1);
   }
 }
+
+/** A varint in a protobuf file: where it sits, its encoded size, its value. */
+export interface PlacedVarint {
+  readonly at: number;
+  readonly size: number;
+  readonly value: bigint;
+}
+
+/**
+ * Test-side walk of an ONNX ModelProto (independent of engram's reader): every field key and length
+ * prefix three messages deep (model → graph → initializers), in file order, `length` telling which.
+ */
+export function onnxVarints(b: Uint8Array): (PlacedVarint & { readonly length: boolean })[] {
+  const out: (PlacedVarint & { length: boolean })[] = [];
+  const read = (p: number): PlacedVarint => {
+    let v = 0n;
+    let i = p;
+    for (let s = 0n; ; s += 7n) {
+      const x = b[i++]!;
+      v |= BigInt(x & 0x7f) << s;
+      if ((x & 0x80) === 0) return { at: p, size: i - p, value: v };
+    }
+  };
+  const walk = (p: number, end: number, depth: number): void => {
+    while (p < end) {
+      const k = read(p);
+      out.push({ ...k, length: false });
+      p += k.size;
+      const wire = Number(k.value & 7n);
+      if (wire === 0) p += read(p).size;
+      else if (wire === 1) p += 8;
+      else if (wire === 5) p += 4;
+      else {
+        const l = read(p);
+        out.push({ ...l, length: true });
+        p += l.size;
+        const field = Number(k.value >> 3n);
+        if ((depth === 0 && field === 7) || (depth === 1 && field === 5)) walk(p, p + Number(l.value), depth + 1);
+        p += Number(l.value);
+      }
+    }
+  };
+  walk(0, b.length, 0);
+  return out;
+}
+
+/**
+ * The fuzz suites' catch-all mutation: random bytes from a random offset over a short, randomly
+ * bounded run (the bound is drawn again at every byte). `int(n)` draws from [0, n).
+ */
+export function scribble(b: Uint8Array, int: (n: number) => number): Uint8Array {
+  const at = int(b.length);
+  for (let k = at; k < Math.min(b.length, at + 1 + int(16)); k++) b[k] = int(256);
+  return b;
+}
