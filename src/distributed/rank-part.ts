@@ -5,8 +5,8 @@
  * While it sits in staging/ it also keeps GC from deleting chunks (coordination.ts counts any staged
  * object's mtime as a sign of life of its save).
  */
-import { createHash } from 'node:crypto';
 import { EngramError } from '../errors/index.ts';
+import { decodeChecksummed, encodeChecksummed } from '../repo/checksummed-json.ts';
 import type { BlobEntry, ChunkInfo, ShardEntry, TensorEntry } from '../repo/index.ts';
 import type { DType, Shape } from '../tensor/index.ts';
 
@@ -33,23 +33,13 @@ export interface RankPart {
 
 /** Serialises a part with its checksum. */
 export function encodeRankPart(part: RankPart): Uint8Array {
-  const body = JSON.stringify(part);
-  const sha256 = createHash('sha256').update(body).digest('hex');
-  return new TextEncoder().encode(`{"sha256":"${sha256}","body":${body}}\n`);
+  return encodeChecksummed(part);
 }
 
 /** Parses a part; a damaged one is `IntegrityMismatch` naming its key. */
 export function decodeRankPart(key: string, bytes: Uint8Array): RankPart {
   const bad = (why: string): EngramError => new EngramError('IntegrityMismatch', `distributed save part ${key} is damaged: ${why}`, { key, reason: why });
-  let outer: { sha256?: unknown; body?: unknown };
-  try {
-    outer = JSON.parse(new TextDecoder().decode(bytes)) as typeof outer;
-  } catch {
-    throw bad('not valid JSON');
-  }
-  if (typeof outer !== 'object' || outer === null || typeof outer.sha256 !== 'string') throw bad('no checksum');
-  if (createHash('sha256').update(JSON.stringify(outer.body)).digest('hex') !== outer.sha256) throw bad('checksum mismatch');
-  const body = outer.body as RankPart;
+  const body = decodeChecksummed(bytes, bad) as RankPart;
   if (body?.format !== 'engram.rank-part') throw bad('not a rank part');
   if (body.version !== 1) throw new EngramError('Unsupported', `distributed save part ${key} has version ${String(body.version)}, newer than this engram reads`, { key });
   return body;

@@ -4,7 +4,6 @@
  * store them through the repository's ChunkWriter. Chunks are keyed by content, so identical bytes on
  * several ranks (replicated tensors, equal shards) are stored once whichever rank gets there first.
  */
-import { createHash } from 'node:crypto';
 import { EngramError } from '../errors/index.ts';
 // The repository's own chunking pieces, so a rank's chunks are cut and encoded exactly as a
 // Repository.save would (and dedup against it); they are internal to repo/, not its public surface.
@@ -13,7 +12,7 @@ import { chunkItems } from '../repo/chunk-item.ts';
 import { ChunkWriter, type DeltaBase } from '../repo/chunk-writer.ts';
 import { maxDeltaDepth } from '../repo/config.ts';
 import { shardsOf, type BlobEntry, type ChunkInfo, type ChunkRef, type RepoConfig, type ShardEntry, type SnapshotManifest, type TensorEntry } from '../repo/index.ts';
-import type { ObjectStore } from '../store/index.ts';
+import { sha256Hex, type ObjectStore } from '../store/index.ts';
 import { byteLengthOf, dtypeSize, type DType, type Shape } from '../tensor/index.ts';
 import type { RankPart, ReplicatedPartEntry } from './rank-part.ts';
 import type { SaveShardedOptions } from './sharded-input.ts';
@@ -91,14 +90,14 @@ export async function writeRankChunks(store: ObjectStore, config: RepoConfig, sa
     if (Object.hasOwn(tensors, name)) throw new EngramError('InvalidArgument', `tensor ${name} is given both sharded and replicated`, { tensor: name });
     const bytes = await bytesOf(`tensor ${name}`, t.dtype, t.shape, t);
     const entry = { dtype: t.dtype, shape: [...t.shape], byteLength: bytes.byteLength, chunks: [] as ChunkRef[] };
-    replicated[name] = { entry, sha256: sha256(bytes) };
+    replicated[name] = { entry, sha256: sha256Hex(bytes) };
     await chunkItem(bytes, dtypeSize(t.dtype), true, (r) => void (entry.chunks = r), deltaBases(name, t.dtype, t.shape.map(() => 0), t.shape));
   }
 
   const blobs: Record<string, ReplicatedPartEntry<BlobEntry>> = {};
   for (const [name, bytes] of Object.entries(options.blobs ?? {})) {
     const entry = { byteLength: bytes.byteLength, chunks: [] as ChunkRef[] };
-    blobs[name] = { entry, sha256: sha256(bytes) };
+    blobs[name] = { entry, sha256: sha256Hex(bytes) };
     await chunkItem(bytes, 1, false, (r) => void (entry.chunks = r));
   }
 
@@ -109,9 +108,5 @@ export async function writeRankChunks(store: ObjectStore, config: RepoConfig, sa
     tensors, replicated, blobs, chunks: Object.fromEntries([...writer.chunks].sort(([a], [b]) => (a < b ? -1 : 1))),
   };
   return { part, storedBytes: writer.storedBytes };
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 

@@ -3,9 +3,9 @@
  * names every chunk its tensors, blobs and files need, so GC and verify never open chunk objects
  * to find references. It carries a SHA-256 of its own body so a damaged manifest is detected.
  */
-import { createHash } from 'node:crypto';
 import { EngramError } from '../errors/index.ts';
 import { byteLengthOf, isDType, numel, type DType, type FileSegment, type Shape } from '../tensor/index.ts';
+import { decodeChecksummed, encodeChecksummed } from './checksummed-json.ts';
 
 /** A JSON value, for user metadata. */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
@@ -123,9 +123,7 @@ export function manifestKey(id: string): string {
 
 /** Serialises a manifest with its checksum. */
 export function encodeManifest(m: SnapshotManifest): Uint8Array {
-  const body = JSON.stringify(m);
-  const sha256 = createHash('sha256').update(body).digest('hex');
-  return new TextEncoder().encode(`{"sha256":"${sha256}","body":${body}}\n`);
+  return encodeChecksummed(m);
 }
 
 function bad(id: string, reason: string): EngramError {
@@ -137,16 +135,7 @@ function bad(id: string, reason: string): EngramError {
  * `IntegrityMismatch`: a manifest is never half-trusted.
  */
 export function decodeManifest(id: string, bytes: Uint8Array): SnapshotManifest {
-  let outer: { sha256?: unknown; body?: unknown };
-  const text = new TextDecoder().decode(bytes);
-  try {
-    outer = JSON.parse(text) as typeof outer;
-  } catch {
-    throw bad(id, 'not valid JSON');
-  }
-  if (typeof outer !== 'object' || outer === null || typeof outer.sha256 !== 'string') throw bad(id, 'no checksum');
-  const body = outer.body as SnapshotManifest;
-  if (createHash('sha256').update(JSON.stringify(body)).digest('hex') !== outer.sha256) throw bad(id, 'checksum mismatch');
+  const body = decodeChecksummed(bytes, (why) => bad(id, why)) as SnapshotManifest;
   if (body.format !== 'engram.snapshot') throw bad(id, 'not a snapshot manifest');
   if (!MANIFEST_VERSIONS.includes(body.version)) {
     throw new EngramError('Unsupported', `snapshot ${id} has manifest version ${String(body.version)}, newer than this engram reads`, { snapshot: id });
