@@ -1,15 +1,23 @@
 /**
  * @module `npm run bench:train`: what checkpointing costs a training loop. Trains the demo's
- * TensorFlow.js digits classifier (demo/digits-trainer.ts, wasm backend) for a fixed number of
- * steps without checkpoints, and the same steps with a CheckpointManager saving the full training
- * state asynchronously every 10 steps (ENGRAM_BENCH_EVERY=N for another interval) into a temporary fs repository (durable: every commit is
- * fsynced). The arms (and a third, the same checkpoints without fsync) alternate in one process, five
- * times each (the order rotates every trial, so a drift in machine speed hits all of them); the medians give steps/s and the overhead against the target
- * of at most 5%. Timing covers the steps, the state captures and the wait for the last commit
- * (`manager.close()`); not model construction, nor the commit thread's one-time start-up
- * (`manager.ready()`, reported separately). Exit status 0 whatever the verdict: a benchmark
- * reports, tests decide. A run with the default settings rewrites the "Training overhead" section of
- * docs/BENCHMARKS.md (`--no-doc` leaves the page alone).
+ * TensorFlow.js digits classifier (demo/digits-trainer.ts, wasm backend) in blocks of 1000 steps
+ * (ENGRAM_BENCH_BLOCK), alternating blocks without checkpoints and blocks with a CheckpointManager
+ * saving the full training state asynchronously every 10 steps (ENGRAM_BENCH_EVERY) into a
+ * temporary fs repository (durable: every commit is fsynced), 16 pairs of blocks
+ * (ENGRAM_BENCH_CYCLES), then a shorter series the same way against checkpoints without fsync.
+ *
+ * Why blocks of one run rather than whole runs side by side: this VM's speed drifts by more than
+ * the effect over tens of seconds, and two freshly built models can train at different speeds
+ * (where their buffers land in the wasm heap); one model instance trained in alternating blocks
+ * a second or two long, the first of each pair switching every cycle, gives both arms the same
+ * machine. A checkpointed block ends by waiting for its last commit (`manager.wait()`), and that
+ * wait is timed, so no commit spills into the next plain block. The verdict is the summed time of
+ * the checkpointed blocks over the summed time of the plain ones; the spread of the per-pair ratios
+ * is printed beside it. Timing covers the steps, the state captures, the saves and the waits; not
+ * model construction, nor the commit thread's one-time start-up (`manager.ready()`, reported
+ * separately). Exit status 0 whatever the verdict: a benchmark reports, tests decide. A run with
+ * the default settings rewrites the "Training overhead" section of docs/BENCHMARKS.md (`--no-doc`
+ * leaves the page alone).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -22,55 +30,63 @@ import { Repository } from '../src/repo/index.ts';
 import { CheckpointManager } from '../src/train/index.ts';
 import { writeDocSection } from './s3-doc-section.ts';
 
-/** Training steps per arm; ENGRAM_BENCH_STEPS=N for longer runs, which amortise the commit thread's start-up. */
-const STEPS = Number(process.env.ENGRAM_BENCH_STEPS ?? 4000);
+/** Steps per block; ENGRAM_BENCH_BLOCK=N. A checkpointed block pays one final commit wait, so longer blocks amortise it. */
+const BLOCK = positive('ENGRAM_BENCH_BLOCK', 1000);
+/** Pairs of blocks (plain, checkpointed) against durable checkpoints; ENGRAM_BENCH_CYCLES=N. */
+const CYCLES = positive('ENGRAM_BENCH_CYCLES', 16);
+/** Pairs against checkpoints without fsync (context, not the verdict): half as many. */
+const LOOSE_CYCLES = Math.max(2, Math.floor(CYCLES / 2));
 /** Steps between checkpoints: 10 is the claim; ENGRAM_BENCH_EVERY=N shows where the overhead goes. */
-const EVERY = Number(process.env.ENGRAM_BENCH_EVERY ?? 10);
+const EVERY = positive('ENGRAM_BENCH_EVERY', 10);
 /** Saves staged or committing at once (CheckpointManager's maxInFlight). */
-const IN_FLIGHT = Number(process.env.ENGRAM_BENCH_IN_FLIGHT ?? 2);
-/** Trials per arm (ENGRAM_BENCH_TRIALS): this VM's speed drifts, so more trials give a steadier median. */
-const TRIALS = Number(process.env.ENGRAM_BENCH_TRIALS ?? 5);
+const IN_FLIGHT = positive('ENGRAM_BENCH_IN_FLIGHT', 2);
 const TARGET = 5;
-if (!Number.isSafeInteger(EVERY) || EVERY < 1) throw new Error(`ENGRAM_BENCH_EVERY must be a positive integer, got ${process.env.ENGRAM_BENCH_EVERY}`);
 
-interface ArmResult {
-  readonly seconds: number;
-  readonly checkpoints: number;
-  readonly backpressure: number;
-  readonly stagedBytes: number;
-  /** Mean time from staged to committed, in ms. */
-  readonly commitMs: number;
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return n;
+}
+
+/** The timed blocks of one series: plain and checkpointed, pair by pair, in ms. */
+interface Series {
+  readonly plain: number[];
+  readonly checkpointed: number[];
+  commits: number;
+  backpressure: number;
+  stagedBytes: number;
+  /** Summed time from staged to committed, in ms. */
+  commitMs: number;
   /** One-time start-up of the manager's commit thread (before timing starts), in ms. */
-  readonly startupMs: number;
+  startupMs: number;
 }
 
-async function plain(steps: number): Promise<ArmResult> {
-  const trainer = DigitsTrainer.create(DEMO_CONFIG);
-  const t0 = performance.now();
-  while (trainer.step < steps) await trainer.trainStep();
-  const seconds = (performance.now() - t0) / 1000;
-  trainer.dispose();
-  return { seconds, checkpoints: 0, backpressure: 0, stagedBytes: 0, commitMs: 0, startupMs: 0 };
-}
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const quantile = (xs: readonly number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
-async function checkpointed(steps: number, dir: string, fsync = true): Promise<ArmResult> {
+/**
+ * Trains `trainer` in `cycles` pairs of blocks, one without checkpoints and one with a checkpoint
+ * every EVERY steps into a new repository at `dir`; which block of a pair comes first switches
+ * every pair, so a steady drift in the machine's speed cancels.
+ */
+async function series(trainer: DigitsTrainer, dir: string, cycles: number, fsync: boolean): Promise<Series> {
   const repo = await Repository.init(dir);
-  let checkpoints = 0;
-  let backpressure = 0;
-  let stagedBytes = 0;
-  let commitTotal = 0;
+  const out: Series = { plain: [], checkpointed: [], commits: 0, backpressure: 0, stagedBytes: 0, commitMs: 0, startupMs: 0 };
   const stagedAt = new Map<number, number>();
   const manager = new CheckpointManager(repo, {
     run: 'digits', policies: { kind: 'every-steps', n: EVERY }, maxInFlight: IN_FLIGHT, fsync,
     onEvent: (e) => {
       if (e.type === 'staged') {
         stagedAt.set(e.step, performance.now());
-        stagedBytes = e.bytes;
+        out.stagedBytes = e.bytes;
       } else if (e.type === 'committed') {
-        checkpoints++;
-        commitTotal += performance.now() - (stagedAt.get(e.step) ?? performance.now());
+        out.commits++;
+        out.commitMs += performance.now() - (stagedAt.get(e.step) ?? performance.now());
+        stagedAt.delete(e.step);
       } else if (e.type === 'backpressure') {
-        backpressure++;
+        out.backpressure++;
       }
     },
   });
@@ -78,19 +94,41 @@ async function checkpointed(steps: number, dir: string, fsync = true): Promise<A
   // building the model: paid before timing starts, and reported on its own.
   const s0 = performance.now();
   await manager.ready();
-  const startupMs = performance.now() - s0;
-  const trainer = DigitsTrainer.create(DEMO_CONFIG);
-  const t0 = performance.now();
-  while (trainer.step < steps) {
-    const loss = await trainer.trainStep();
-    if (trainer.step % EVERY === 0) await manager.save(trainer.step, await trainer.captureState(), { metrics: { loss } });
+  out.startupMs = performance.now() - s0;
+  const plainBlock = async (): Promise<void> => {
+    const t0 = performance.now();
+    for (let i = 0; i < BLOCK; i++) await trainer.trainStep();
+    out.plain.push(performance.now() - t0);
+  };
+  const checkpointedBlock = async (): Promise<void> => {
+    const t0 = performance.now();
+    for (let i = 0; i < BLOCK; i++) {
+      const loss = await trainer.trainStep();
+      if (trainer.step % EVERY === 0) await manager.save(trainer.step, await trainer.captureState(), { metrics: { loss } });
+    }
+    // Timed: the block is done when its checkpoints are durable.
+    await manager.wait();
+    out.checkpointed.push(performance.now() - t0);
+  };
+  for (let c = 0; c < cycles; c++) {
+    if (c % 2 === 0) {
+      await plainBlock();
+      await checkpointedBlock();
+    } else {
+      await checkpointedBlock();
+      await plainBlock();
+    }
   }
   await manager.close();
-  const seconds = (performance.now() - t0) / 1000;
-  trainer.dispose();
   await repo.close();
-  return { seconds, checkpoints, backpressure, stagedBytes, commitMs: commitTotal / Math.max(checkpoints, 1), startupMs };
+  return out;
 }
+
+/** Overhead of a series in %: summed checkpointed time over summed plain time. */
+const overheadOf = (s: Series): number => (sum(s.checkpointed) / sum(s.plain) - 1) * 100;
+/** Each pair's overhead in %. */
+const pairsOf = (s: Series): number[] => s.checkpointed.map((c, i) => (c / s.plain[i]! - 1) * 100);
+const stepsPerSecond = (ms: readonly number[]): number => (BLOCK * ms.length) / (sum(ms) / 1000);
 
 /**
  * Context for the verdict: one commit of the same state with no training around it — its wall time
@@ -120,86 +158,61 @@ async function commitAlone(dir: string): Promise<{ wallMs: number; mainThreadMs:
   return { wallMs: median(wall), mainThreadMs: median(busy) };
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const rate = (r: ArmResult, steps: number): string => `${(steps / r.seconds).toFixed(0)} steps/s`;
-
 const loadAtStart = loadavg();
 await useWasmBackend();
 const work = await mkdtemp(join(tmpdir(), 'engram-train-overhead-'));
 try {
   process.stdout.write(`train-overhead: demo digits model (${DEMO_CONFIG.hidden.join('-')} MLP, Adam, batch ${DEMO_CONFIG.batch}) on TF.js ${tf.version.tfjs} ${tf.getBackend()}, ` +
-    `${STEPS} steps per run, async checkpoint every ${EVERY} steps into a durable fs repository in ${tmpdir()}\n`);
+    `${CYCLES} pairs of ${BLOCK}-step blocks, async checkpoint every ${EVERY} steps into a durable fs repository in ${tmpdir()}\n`);
+  const trainer = DigitsTrainer.create(DEMO_CONFIG);
   // Warm-up: the wasm kernels, the codec and the repository code paths, untimed.
-  await plain(100);
-  await checkpointed(100, join(work, 'warmup'));
+  for (let i = 0; i < 200; i++) await trainer.trainStep();
+  await series(trainer, join(work, 'warmup'), 1, true);
 
-  const base: ArmResult[] = [];
-  const ckpt: ArmResult[] = [];
+  const durable = await series(trainer, join(work, 'durable'), CYCLES, true);
+  const overhead = overheadOf(durable);
+  const pairs = pairsOf(durable);
+  process.stdout.write(`durable: ${stepsPerSecond(durable.plain).toFixed(0)} steps/s without checkpoints, ${stepsPerSecond(durable.checkpointed).toFixed(0)} with ` +
+    `(${durable.commits} commits of ${(durable.stagedBytes / 1024).toFixed(0)} KiB, ${(durable.commitMs / Math.max(durable.commits, 1)).toFixed(1)} ms staged→committed, ` +
+    `${durable.backpressure} backpressure waits); per pair ${pairs.map((p) => p.toFixed(1)).join(' ')} %\n`);
   // The same checkpoints without fsync: what the disk's durability costs the other core here.
-  const loose: ArmResult[] = [];
-  for (let trial = 0; trial < TRIALS; trial++) {
-    const arms = [
-      async () => base.push(await plain(STEPS)),
-      async () => ckpt.push(await checkpointed(STEPS, join(work, `trial-${trial}`))),
-      async () => loose.push(await checkpointed(STEPS, join(work, `trial-${trial}-nofsync`), false)),
-    ];
-    // Rotate the order every trial, so a drift in machine speed hits every arm.
-    for (let k = 0; k < trial; k++) arms.push(arms.shift()!);
-    for (const arm of arms) await arm();
-    const b = base[trial]!;
-    const c = ckpt[trial]!;
-    const l = loose[trial]!;
-    process.stdout.write(`trial ${trial + 1}: no checkpoints ${rate(b, STEPS)} (${b.seconds.toFixed(2)} s)   ` +
-      `checkpoints ${rate(c, STEPS)} (${c.seconds.toFixed(2)} s; ${c.checkpoints} commits of ${(c.stagedBytes / 1024).toFixed(0)} KiB, ` +
-      `${c.commitMs.toFixed(1)} ms staged→committed, ${c.backpressure} backpressure waits; commit thread started in ${c.startupMs.toFixed(0)} ms before timing)   ` +
-      `without fsync ${rate(l, STEPS)}\n`);
-  }
-  const b = median(base.map((r) => r.seconds));
-  const c = median(ckpt.map((r) => r.seconds));
-  const l = median(loose.map((r) => r.seconds));
-  const overhead = (c / b - 1) * 100;
-  const looseOverhead = (l / b - 1) * 100;
-  // Also per trial, each arm against the plain arm of the same trial (the verdict stays on the medians above).
-  const paired = median(ckpt.map((r, i) => (r.seconds / base[i]!.seconds - 1) * 100));
-  process.stdout.write(`\nmedian of ${TRIALS}: no checkpoints ${(STEPS / b).toFixed(0)} steps/s, checkpoint every ${EVERY} steps ${(STEPS / c).toFixed(0)} steps/s, ` +
-    `the same without fsync ${(STEPS / l).toFixed(0)} steps/s\n`);
-  process.stdout.write(`overhead ${overhead.toFixed(1)}% (target ≤ ${TARGET}%): ${overhead <= TARGET ? 'PASS' : 'FAIL'}; without fsync (\`fsync: false\`) ${looseOverhead.toFixed(1)}%; ` +
-    `median of the per-trial overheads ${paired.toFixed(1)}%\n`);
+  const loose = await series(trainer, join(work, 'nofsync'), LOOSE_CYCLES, false);
+  const looseOverhead = overheadOf(loose);
+  process.stdout.write(`without fsync: ${stepsPerSecond(loose.plain).toFixed(0)} steps/s without checkpoints, ${stepsPerSecond(loose.checkpointed).toFixed(0)} with; ` +
+    `per pair ${pairsOf(loose).map((p) => p.toFixed(1)).join(' ')} %\n`);
+  trainer.dispose();
+
+  process.stdout.write(`\noverhead ${overhead.toFixed(1)}% (target ≤ ${TARGET}%): ${overhead <= TARGET ? 'PASS' : 'FAIL'}; ` +
+    `per-pair median ${median(pairs).toFixed(1)}%, middle half ${quantile(pairs, 0.25).toFixed(1)} to ${quantile(pairs, 0.75).toFixed(1)}%; ` +
+    `without fsync (\`fsync: false\`) ${looseOverhead.toFixed(1)}%\n`);
   const alone = await commitAlone(join(work, 'alone'));
-  const stepMs = (1000 * b) / STEPS;
+  const stepMs = sum(durable.plain) / (BLOCK * durable.plain.length);
   const context = `a commit with no training around it takes ${alone.wallMs.toFixed(1)} ms, ${alone.mainThreadMs.toFixed(1)} ms of it on the main thread; ` +
     `${EVERY} training steps take ${(EVERY * stepMs).toFixed(1)} ms`;
   process.stdout.write(`context: ${context}\n`);
-  const defaults = process.env.ENGRAM_BENCH_STEPS === undefined && process.env.ENGRAM_BENCH_EVERY === undefined && process.env.ENGRAM_BENCH_IN_FLIGHT === undefined
-    && process.env.ENGRAM_BENCH_TRIALS === undefined;
+  const defaults = ['ENGRAM_BENCH_BLOCK', 'ENGRAM_BENCH_CYCLES', 'ENGRAM_BENCH_EVERY', 'ENGRAM_BENCH_IN_FLIGHT'].every((k) => process.env[k] === undefined);
   if (defaults && !process.argv.includes('--no-doc')) {
-    const trials = base.map((bt, i) => `${(STEPS / bt.seconds).toFixed(0)} / ${(STEPS / ckpt[i]!.seconds).toFixed(0)} / ${(STEPS / loose[i]!.seconds).toFixed(0)}`).join(', ');
     await writeDocSection(new URL('../docs/BENCHMARKS.md', import.meta.url).pathname, 'Training overhead (bench:train)', `
-\`npm run bench:train\` (bench/train-overhead.ts) trains the demo's TensorFlow.js model (wasm backend) for ${STEPS} steps
-without checkpoints and the same steps with a CheckpointManager saving the full training state
-asynchronously every ${EVERY} steps (\`maxInFlight\` ${IN_FLIGHT}) into a durable local repository, alternating, ${TRIALS} trials each.
-Timing covers the training steps, the state captures, the saves and the wait for the last commit; not
-building the model, nor the commit thread's one-time start-up (\`await manager.ready()\`, ${median(ckpt.map((r) => r.startupMs)).toFixed(0)} ms here:
-loading code and opening the repository), which a run pays once whatever its length.
+\`npm run bench:train\` (bench/train-overhead.ts) trains the demo's TensorFlow.js model (wasm backend) in
+blocks of ${BLOCK} steps, alternating blocks without checkpoints and blocks with a CheckpointManager saving
+the full training state asynchronously every ${EVERY} steps (\`maxInFlight\` ${IN_FLIGHT}) into a durable local
+repository: ${CYCLES} pairs of blocks, the first of each pair switching every pair, on one model instance.
+Whole runs side by side proved too noisy here: this VM's speed drifts by more than the effect over
+tens of seconds, and two freshly built models can train at different speeds. A checkpointed block
+ends by waiting for its last commit, and that wait is timed. Timing covers the training steps, the
+state captures, the saves and the waits; not building the model, nor the commit thread's one-time
+start-up (\`await manager.ready()\`, ${durable.startupMs.toFixed(0)} ms here: loading code and opening the
+repository), which a run pays once whatever its length.
 
 | | |
 |---|---|
 | date | ${new Date().toISOString().slice(0, 10)} |
-| load average before the run | ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} (other work on the machine slows both arms unevenly) |
-| steps/s per trial (no checkpoints / checkpoints / checkpoints without fsync) | ${trials} |
-| median steps/s | ${(STEPS / b).toFixed(0)} without, ${(STEPS / c).toFixed(0)} with checkpoints, ${(STEPS / l).toFixed(0)} with checkpoints not fsynced |
+| load average before the run | ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} (other work on the machine slows the arms unevenly) |
+| steps/s | ${stepsPerSecond(durable.plain).toFixed(0)} without checkpoints, ${stepsPerSecond(durable.checkpointed).toFixed(0)} with (${durable.commits} commits of ${(durable.stagedBytes / 1024).toFixed(0)} KiB, ${(durable.commitMs / Math.max(durable.commits, 1)).toFixed(1)} ms from staged to committed, ${durable.backpressure} backpressure waits) |
 | overhead (durable: every commit fsynced, the default) | **${overhead.toFixed(1)} %** (target ≤ ${TARGET} %): ${overhead <= TARGET ? 'PASS' : 'FAIL'} |
-| overhead without fsync (\`fsync: false\`: survives a crash of the process, not of the machine) | ${looseOverhead.toFixed(1)} % |
-| median of the per-trial overheads (each trial's checkpointed arm against its own plain arm; not the verdict) | ${paired.toFixed(1)} % |
+| overhead per pair of blocks | median ${median(pairs).toFixed(1)} %, middle half ${quantile(pairs, 0.25).toFixed(1)} to ${quantile(pairs, 0.75).toFixed(1)} %, all: ${pairs.map((p) => p.toFixed(1)).join(', ')} |
+| overhead without fsync (\`fsync: false\`: survives a crash of the process, not of the machine; ${LOOSE_CYCLES} pairs) | ${looseOverhead.toFixed(1)} % |
 | context | ${context} |
-
-How far to trust one run: on this virtual machine, runs of this benchmark after this session's last
-change gave, for the durable arm, 3.2, 3.7, 8.2, 9.4, 10.0 % (3 trials each) and 6.8, 11.7 % (5
-trials), and without fsync 4.4–11.6 % and 10.6, 0.6 % — the machine's speed drifts by more than the
-effect between arms, which is why it now runs 5 trials per arm and also prints the median of the
-per-trial overheads. One probe (a separate nice-19 process committing the same
-203 KiB state every 20 ms) slowed training by ~7 % with fsync and not measurably without, which
-points at fsync on this VM; repeated runs have not confirmed it beyond the noise.
 `);
     process.stdout.write('wrote the "Training overhead (bench:train)" section of docs/BENCHMARKS.md\n');
   }

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngramError } from '../../errors/index.ts';
+import { readsInMemory } from './tfjs-dtype.ts';
 
 /** Adam's running products β1^t and β2^t, as exact float32 values. */
 export type OptimizerInternals = { readonly accBeta1: number; readonly accBeta2: number };
@@ -38,7 +39,7 @@ function adamFields(optimizer: tf.Optimizer): AdamFields | undefined {
 export async function readOptimizerInternals(optimizer: tf.Optimizer): Promise<OptimizerInternals | null> {
   const adam = adamFields(optimizer);
   if (!adam) return null;
-  const [b1, b2] = await Promise.all([adam.accBeta1.data(), adam.accBeta2.data()]);
+  const [b1, b2] = readsInMemory() ? [adam.accBeta1.dataSync(), adam.accBeta2.dataSync()] : await Promise.all([adam.accBeta1.data(), adam.accBeta2.data()]);
   return { accBeta1: b1[0]!, accBeta2: b2[0]! };
 }
 

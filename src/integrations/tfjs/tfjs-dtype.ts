@@ -44,11 +44,20 @@ export function tfjsDType(dtype: DType, name: string): TfjsWeightDType {
  */
 export async function tensorBytes(t: tf.Tensor, name: string): Promise<TensorData> {
   checkLittleEndian();
-  const values = await t.data();
+  // On backends that hold tensors in main memory a synchronous read is the same copy without a
+  // promise per tensor (a checkpoint captures dozens, every few training steps); elsewhere (WebGL,
+  // WebGPU) a synchronous read would stall the device pipeline.
+  const values = readsInMemory() ? t.dataSync() : await t.data();
   if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array)) {
     throw new EngramError('Unsupported', `weight ${name} has dtype ${t.dtype}; engram/tfjs stores float32, int32 and bool weights`, { weight: name, dtype: t.dtype });
   }
   return { dtype: engramDType(t.dtype, name), shape: [...t.shape], data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+}
+
+/** Whether the active TF.js backend keeps tensors in main memory (reading one never waits for a device). */
+export function readsInMemory(): boolean {
+  const backend = tf.getBackend();
+  return backend === 'wasm' || backend === 'cpu' || backend === 'tensorflow';
 }
 
 /** A new TF.js tensor holding a copy of `t`'s bytes; the caller disposes it. */
