@@ -44,10 +44,13 @@ export function tfjsDType(dtype: DType, name: string): TfjsWeightDType {
  */
 export async function tensorBytes(t: tf.Tensor, name: string): Promise<TensorData> {
   checkLittleEndian();
-  // On backends that hold tensors in main memory a synchronous read is the same copy without a
+  // On backends that hold tensors in main memory a synchronous read is the same read without a
   // promise per tensor (a checkpoint captures dozens, every few training steps); elsewhere (WebGL,
-  // WebGPU) a synchronous read would stall the device pipeline.
-  const values = readsInMemory() ? t.dataSync() : await t.data();
+  // WebGPU) a synchronous read would stall the device pipeline. Every backend's read is a fresh copy
+  // except the cpu backend's, which hands out its own storage: that is copied here, so the bytes
+  // returned are always the caller's alone, as captureTrainingState promises.
+  const read = readsInMemory() ? t.dataSync() : await t.data();
+  const values = tf.getBackend() === 'cpu' ? read.slice() : read;
   if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array)) {
     throw new EngramError('Unsupported', `weight ${name} has dtype ${t.dtype}; engram/tfjs stores float32, int32 and bool weights`, { weight: name, dtype: t.dtype });
   }
