@@ -1,15 +1,15 @@
 /**
  * @module `npm run bench:train`: what checkpointing costs a training loop. Trains the demo's
- * TensorFlow.js digits classifier (demo/digits-trainer.ts, wasm backend) in blocks of 1000 steps
+ * TensorFlow.js digits classifier (demo/digits-trainer.ts, wasm backend) in blocks of 2000 steps
  * (ENGRAM_BENCH_BLOCK), alternating blocks without checkpoints and blocks with a CheckpointManager
  * saving the full training state asynchronously every 10 steps (ENGRAM_BENCH_EVERY) into a
- * temporary fs repository (durable: every commit is fsynced), 16 pairs of blocks
+ * temporary fs repository (durable: every commit is fsynced), 12 pairs of blocks
  * (ENGRAM_BENCH_CYCLES), then a shorter series the same way against checkpoints without fsync.
  *
  * Why blocks of one run rather than whole runs side by side: this VM's speed drifts by more than
  * the effect over tens of seconds, and two freshly built models can train at different speeds
  * (where their buffers land in the wasm heap); one model instance trained in alternating blocks
- * a second or two long, the first of each pair switching every cycle, gives both arms the same
+ * a few seconds long, the first of each pair switching every cycle, gives both arms the same
  * machine. A checkpointed block ends by waiting for its last commit (`manager.wait()`), and that
  * wait is timed, so no commit spills into the next plain block. The verdict is the summed time of
  * the checkpointed blocks over the summed time of the plain ones; the spread of the per-pair ratios
@@ -31,9 +31,9 @@ import { CheckpointManager } from '../src/train/index.ts';
 import { writeDocSection } from './s3-doc-section.ts';
 
 /** Steps per block; ENGRAM_BENCH_BLOCK=N. A checkpointed block pays one final commit wait, so longer blocks amortise it. */
-const BLOCK = positive('ENGRAM_BENCH_BLOCK', 1000);
+const BLOCK = positive('ENGRAM_BENCH_BLOCK', 2000);
 /** Pairs of blocks (plain, checkpointed) against durable checkpoints; ENGRAM_BENCH_CYCLES=N. */
-const CYCLES = positive('ENGRAM_BENCH_CYCLES', 16);
+const CYCLES = positive('ENGRAM_BENCH_CYCLES', 12);
 /** Pairs against checkpoints without fsync (context, not the verdict): half as many. */
 const LOOSE_CYCLES = Math.max(2, Math.floor(CYCLES / 2));
 /** Steps between checkpoints: 10 is the claim; ENGRAM_BENCH_EVERY=N shows where the overhead goes. */
