@@ -9,7 +9,7 @@
  * file system commit them together.
  */
 import * as fs from 'node:fs';
-import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const fsyncFd = promisify(fs.fsync);
@@ -39,6 +39,8 @@ export interface FsOps {
   unlink(path: string): Promise<void>;
   /** `mkdir -p`; returns the first directory it created, or undefined when all existed. */
   mkdirp(dir: string): Promise<string | undefined>;
+  /** Removes an empty directory (ENOTEMPTY when it is not). */
+  rmdir(dir: string): Promise<void>;
   /** Makes a directory's entries durable. */
   fsyncDir(dir: string): Promise<void>;
   stat(path: string): Promise<FsStat>;
@@ -82,6 +84,7 @@ export const asyncFsOps: FsOps = {
   rename: (from, to) => rename(from, to),
   unlink: (path) => unlink(path),
   mkdirp: (dir) => mkdir(dir, { recursive: true }),
+  rmdir: (dir) => rmdir(dir),
   async fsyncDir(dir) {
     const fh = await open(dir, 'r');
     try {
@@ -128,6 +131,7 @@ export const syncFsOps: FsOps = {
   rename: async (from, to) => fs.renameSync(from, to),
   unlink: async (path) => fs.unlinkSync(path),
   mkdirp: async (dir) => fs.mkdirSync(dir, { recursive: true }),
+  rmdir: async (dir) => fs.rmdirSync(dir),
   async fsyncDir(dir) {
     const fd = fs.openSync(dir, 'r');
     try {

@@ -83,13 +83,16 @@ export class FsStore implements ObjectStore {
     const durable = this.#fsync && (options.durable ?? true);
     const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
-      try {
-        await this.#fs.writeNew(tmp, data, durable);
-      } catch (e) {
-        // The directory usually exists already: create it only when the write says it does not.
-        if (errno(e) !== 'ENOENT') throw e;
-        await this.#ensureDir(dir, durable);
-        await this.#fs.writeNew(tmp, data, durable);
+      // The directory usually exists already: create it only when the write says it does not. A
+      // delete elsewhere may remove it again between the two (see delete): then it is made anew.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.#fs.writeNew(tmp, data, durable);
+          break;
+        } catch (e) {
+          if (errno(e) !== 'ENOENT' || attempt === 4) throw e;
+          await this.#ensureDir(dir, durable);
+        }
       }
       let written = true;
       if (options.ifAbsent) {
@@ -124,10 +127,14 @@ export class FsStore implements ObjectStore {
   /** Creates `dir` if needed and makes each new directory entry durable. */
   async #ensureDir(dir: string, durable = true): Promise<void> {
     let first: string | undefined;
-    try {
-      first = await this.#fs.mkdirp(dir);
-    } catch (e) {
-      throw ioError(e, 'cannot create directory', dir);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        first = await this.#fs.mkdirp(dir);
+        break;
+      } catch (e) {
+        // ENOENT: a delete removed a directory on the path while mkdir -p walked it; walk again.
+        if (errno(e) !== 'ENOENT' || attempt === 4) throw ioError(e, 'cannot create directory', dir);
+      }
     }
     if (first === undefined || !durable) return;
     // Every directory from `first` down to `dir` is new: fsync each one's parent.
@@ -181,12 +188,28 @@ export class FsStore implements ObjectStore {
     }
   }
 
+  /**
+   * Deletes the file of `key`, then the directories below the top level that this leaves empty
+   * (`staging/<save>/` once its intent goes, `chunks/ab/` once GC takes its last chunk): keys imply
+   * directories here as on S3, and a directory per finished save would otherwise pile up. Top-level
+   * directories (`snapshots/`, `chunks/`, …) stay. `rmdir` refuses a directory that is not empty,
+   * so a racing put is never lost; a put whose directory vanished makes it again.
+   */
   async delete(key: string): Promise<void> {
     const path = this.#path(key);
     try {
       await this.#fs.unlink(path);
     } catch (e) {
       if (errno(e) !== 'ENOENT') throw ioError(e, 'cannot delete', path);
+    }
+    const parts = key.split('/');
+    for (let depth = parts.length - 1; depth >= 2; depth--) {
+      try {
+        await this.#fs.rmdir(join(this.root, ...parts.slice(0, depth)));
+      } catch {
+        // Not empty (or already gone): the directories above it are not empty either.
+        break;
+      }
     }
   }
 

@@ -81,3 +81,50 @@ test('FsStore head of a key that is a directory is undefined, not an object', as
     await rm(s.root, { recursive: true, force: true });
   }
 });
+
+test('FsStore delete removes the sub-directories it empties, keeps top-level ones, and puts make them again', async () => {
+  for (const io of ['async', 'sync'] as const) {
+    const s = new FsStore(await mkdtemp(join(tmpdir(), 'engram-fs-rmdir-')), { io });
+    try {
+      await s.put('staging/save-1/intent.json', new Uint8Array(3));
+      await s.put('staging/save-1/beat-1.json', new Uint8Array(3));
+      await s.put('staging/run@7/rank-0/part.json', new Uint8Array(3));
+      await s.put('snapshots/one.json', new Uint8Array(3));
+      await s.delete('staging/save-1/intent.json');
+      assert.deepEqual((await readdir(join(s.root, 'staging'))).sort(), ['run@7', 'save-1'], `${io}: a directory still holding a key stays`);
+      await s.delete('staging/save-1/beat-1.json');
+      await s.delete('staging/run@7/rank-0/part.json');
+      assert.deepEqual(await readdir(join(s.root, 'staging')), [], `${io}: emptied directories go, nested ones too`);
+      await s.delete('snapshots/one.json');
+      assert.deepEqual((await readdir(s.root)).sort(), ['snapshots', 'staging'], `${io}: top-level directories stay`);
+      // A directory removed under a writer is made again.
+      assert.equal(await s.put('staging/save-1/intent.json', new Uint8Array([1, 2])), true);
+      assert.deepEqual(await s.get('staging/save-1/intent.json'), new Uint8Array([1, 2]));
+      // Deleting a key that does not exist is still not an error.
+      await s.delete('staging/nothing/here.json');
+    } finally {
+      await rm(s.root, { recursive: true, force: true });
+    }
+  }
+});
+
+test('FsStore puts and deletes racing in one directory lose no object', async () => {
+  const s = await tempStore();
+  try {
+    // Writers keep putting into chunks/ab/ while a deleter keeps emptying it: every put that
+    // resolved must be readable until it is deleted, whatever the directory went through.
+    for (let round = 0; round < 50; round++) {
+      const keys = Array.from({ length: 8 }, (_, i) => `chunks/ab/k${round}-${i}`);
+      await Promise.all([
+        ...keys.map((k, i) => s.put(k, new Uint8Array([round, i]))),
+        s.delete(`chunks/ab/k${round - 1}-0`),
+        s.delete(`chunks/ab/k${round - 1}-1`),
+      ]);
+      for (const [i, k] of keys.entries()) assert.deepEqual(await s.get(k), new Uint8Array([round, i]), k);
+      await Promise.all(keys.map((k) => s.delete(k)));
+    }
+    assert.deepEqual(await readdir(join(s.root, 'chunks')), []);
+  } finally {
+    await rm(s.root, { recursive: true, force: true });
+  }
+});
