@@ -20,8 +20,7 @@
  * leaves the page alone).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg } from 'node:os';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DEMO_CONFIG, DigitsTrainer } from '../demo/digits-trainer.ts';

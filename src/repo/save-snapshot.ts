@@ -107,7 +107,6 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   }
 
   const blobs: Record<string, BlobEntry> = {};
-  let inlined = false;
   const addBlob = async (bytes: Uint8Array): Promise<BlobEntry> => {
     const entry = { byteLength: bytes.byteLength, chunks: [] as ChunkRef[] };
     await store(bytes, 1, false, (r) => void (entry.chunks = r));
@@ -116,7 +115,6 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   // Named blobs small enough live in the manifest (file literals stay chunks: they deduplicate).
   const addNamedBlob = async (bytes: Uint8Array): Promise<BlobEntry> => {
     if (bytes.byteLength === 0 || bytes.byteLength > INLINE_BLOB_MAX) return addBlob(bytes);
-    inlined = true;
     return { byteLength: bytes.byteLength, chunks: [], inline: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
   };
   for (const [name, bytes] of Object.entries(options.blobs ?? {})) blobs[name] = await addNamedBlob(bytes);
@@ -137,7 +135,8 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   const id = newId(ctx.clock);
   const manifest: SnapshotManifest = {
     format: 'engram.snapshot',
-    version: inlined ? 3 : 1,
+    // The lowest version that holds it: 3 only when a blob is inline (see MANIFEST_VERSIONS).
+    version: Object.values(blobs).some((b) => b.inline !== undefined) ? 3 : 1,
     id,
     run: header.run,
     step: header.step,

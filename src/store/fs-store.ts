@@ -16,6 +16,8 @@ import { checkRange } from './memory-store.ts';
 import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 
 const TEMP_PREFIX = '.tmp-';
+/** Writes a put tries when a concurrent delete keeps removing the object's directory. */
+const MAX_DIR_ATTEMPTS = 4;
 
 function ioError(e: unknown, what: string, path: string): EngramError {
   if (e instanceof EngramError) return e;
@@ -84,15 +86,16 @@ export class FsStore implements ObjectStore {
     const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
       // The directory usually exists already: create it only when the write says it does not. A
-      // delete elsewhere may remove it again between the two (see delete): then it is made anew.
+      // delete elsewhere may remove it again in between (see delete): then the write fails again,
+      // and the directory is made anew, a few times at most.
       for (let attempt = 1; ; attempt++) {
         try {
           await this.#fs.writeNew(tmp, data, durable);
           break;
         } catch (e) {
-          if (errno(e) !== 'ENOENT' || attempt === 4) throw e;
-          await this.#ensureDir(dir, durable);
+          if (errno(e) !== 'ENOENT' || attempt === MAX_DIR_ATTEMPTS) throw e;
         }
+        await this.#ensureDir(dir, durable);
       }
       let written = true;
       if (options.ifAbsent) {
@@ -124,17 +127,18 @@ export class FsStore implements ObjectStore {
     }
   }
 
-  /** Creates `dir` if needed and makes each new directory entry durable. */
+  /**
+   * Creates `dir` if needed and makes each new directory entry durable. ENOENT (a delete removed a
+   * directory on the path while mkdir -p walked it) returns quietly: put's next write fails and
+   * comes back here.
+   */
   async #ensureDir(dir: string, durable = true): Promise<void> {
     let first: string | undefined;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        first = await this.#fs.mkdirp(dir);
-        break;
-      } catch (e) {
-        // ENOENT: a delete removed a directory on the path while mkdir -p walked it; walk again.
-        if (errno(e) !== 'ENOENT' || attempt === 4) throw ioError(e, 'cannot create directory', dir);
-      }
+    try {
+      first = await this.#fs.mkdirp(dir);
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return;
+      throw ioError(e, 'cannot create directory', dir);
     }
     if (first === undefined || !durable) return;
     // Every directory from `first` down to `dir` is new: fsync each one's parent.

@@ -201,7 +201,7 @@ export class CheckpointManager {
     this.#async = options.async ?? true;
     const dir = repo.localDirectory;
     const threaded = this.#async && dir !== undefined && (options.commitThread ?? true);
-    this.#thread = threaded ? new CommitThread(dir, { fsync: options.fsync ?? true }) : undefined;
+    this.#thread = threaded ? new CommitThread(dir, { fsync: options.fsync }) : undefined;
     // Staged buffers are shared with the commit thread rather than copied to it.
     this.#pool = new StagingPool(threaded);
     if (options.best && options.best.metric === '') throw new EngramError('InvalidArgument', 'best needs a metric name');

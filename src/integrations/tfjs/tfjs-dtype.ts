@@ -49,8 +49,9 @@ export async function tensorBytes(t: tf.Tensor, name: string): Promise<TensorDat
   // WebGPU) a synchronous read would stall the device pipeline. Every backend's read is a fresh copy
   // except the cpu backend's, which hands out its own storage: that is copied here, so the bytes
   // returned are always the caller's alone, as captureTrainingState promises.
-  const read = readsInMemory() ? t.dataSync() : await t.data();
-  const values = tf.getBackend() === 'cpu' ? read.slice() : read;
+  const backend = tf.getBackend();
+  const read = readsInMemory(backend) ? t.dataSync() : await t.data();
+  const values = backend === 'cpu' ? read.slice() : read;
   if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array)) {
     throw new EngramError('Unsupported', `weight ${name} has dtype ${t.dtype}; engram/tfjs stores float32, int32 and bool weights`, { weight: name, dtype: t.dtype });
   }
@@ -58,8 +59,7 @@ export async function tensorBytes(t: tf.Tensor, name: string): Promise<TensorDat
 }
 
 /** Whether the active TF.js backend keeps tensors in main memory (reading one never waits for a device). */
-export function readsInMemory(): boolean {
-  const backend = tf.getBackend();
+export function readsInMemory(backend: string = tf.getBackend()): boolean {
   return backend === 'wasm' || backend === 'cpu' || backend === 'tensorflow';
 }
 
