@@ -2,7 +2,7 @@
 export { bufferSource, openFileSource } from './byte-source.ts';
 export type { ByteSource } from './byte-source.ts';
 export type {
-  FileSegment, FormatName, IngestedFile, IngestedTensor, LiteralSegment, SegmentEncoding, TensorSegment,
+  FileSegment, FormatName, IngestedFile, IngestedTensor, LiteralSegment, SegmentEncoding, TensorSegment, WithheldTensor,
 } from './ingested-file.ts';
 export { readTensorFile } from './read-tensor-file.ts';
 export { readSafetensors, MAX_SAFETENSORS_HEADER } from './read-safetensors.ts';

@@ -23,6 +23,19 @@ export interface IngestedTensor {
   load(): Promise<Uint8Array>;
 }
 
+/**
+ * A tensor the file holds whose values engram does not store on their own: an HDF5 dataset
+ * compressed with a filter engram cannot decode, or a compressed member whose bytes stay literal
+ * because re-compressing would not reproduce them. The file still restores byte for byte; asking
+ * for the tensor says why it is not there.
+ */
+export interface WithheldTensor {
+  /** Name within the file, as it would have been a tensor's. */
+  readonly name: string;
+  /** Why it is not a stored tensor, for the user ("… compressed with filter blosc (32001) …"). */
+  readonly reason: string;
+}
+
 /** The result of reading one file. */
 export interface IngestedFile {
   readonly format: FormatName;
@@ -33,6 +46,8 @@ export interface IngestedFile {
   readonly literal: Uint8Array;
   /** The file, in order: concatenating the segments rebuilds it exactly. */
   readonly segments: readonly FileSegment[];
+  /** Tensors the file holds that are not stored on their own, and why (absent when none). */
+  readonly withheld?: readonly WithheldTensor[];
   /** Free-form metadata the format carries (safetensors `__metadata__`), for display. */
   readonly metadata?: Readonly<Record<string, string>>;
 }

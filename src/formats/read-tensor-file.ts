@@ -1,10 +1,10 @@
 /** @module Reads any file: picks the format from its magic bytes and name. */
-import { isEngramError } from '../errors/index.ts';
+import { isEngramError, type EngramError } from '../errors/index.ts';
 import type { ByteSource } from './byte-source.ts';
 import { GGUF_MAGIC, readGguf } from './gguf/read-gguf.ts';
 import { HDF5_MAGIC } from './hdf5/hdf5-superblock.ts';
 import { readHdf5 } from './hdf5/read-hdf5.ts';
-import type { IngestedFile } from './ingested-file.ts';
+import type { IngestedFile, WithheldTensor } from './ingested-file.ts';
 import { NPY_MAGIC } from './npy-header.ts';
 import { readNpy } from './read-npy.ts';
 import { readNpz } from './read-npz.ts';
@@ -21,13 +21,25 @@ function isUnsupported(e: unknown): boolean {
   return isEngramError(e, 'FormatError') && typeof e.data.reason === 'string' && e.data.reason.startsWith('unsupported');
 }
 
-/** Reads with `reader`, falling back to opaque bytes when the file holds a dtype engram lacks. */
+/** The `withheld` list an "unsupported" error carries (an HDF5 dataset behind an unknown filter). */
+function withheldOf(e: EngramError): WithheldTensor[] {
+  const list = e.data.withheld;
+  if (!Array.isArray(list)) return [];
+  return list.filter((w): w is WithheldTensor => typeof w?.name === 'string' && typeof w?.reason === 'string');
+}
+
+/**
+ * Reads with `reader`, falling back to opaque bytes when the file holds what engram lacks; the
+ * tensors the reader could not decode stay named, with why, so asking for one can say so.
+ */
 async function orOpaque(src: ByteSource, reader: (s: ByteSource) => Promise<IngestedFile>): Promise<IngestedFile> {
   try {
     return await reader(src);
   } catch (e) {
-    if (isUnsupported(e)) return readOpaque(src);
-    throw e;
+    if (!isUnsupported(e)) throw e;
+    const opaque = await readOpaque(src);
+    const withheld = withheldOf(e as EngramError);
+    return withheld.length > 0 ? { ...opaque, withheld } : opaque;
   }
 }
 

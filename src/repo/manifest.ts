@@ -88,6 +88,13 @@ export interface FileEntry {
   readonly literal: BlobEntry;
   /** Segments in file order; tensor segments name snapshot tensors. */
   readonly segments: readonly FileSegment[];
+  /**
+   * Tensors of the file that are not snapshot tensors (their bytes are only inside the file's
+   * literal bytes, e.g. behind a compression filter engram cannot decode), by snapshot tensor
+   * name, with why. Advisory: an older build ignores it and still rebuilds the file, so it needs
+   * no manifest version of its own. Absent when there are none.
+   */
+  readonly withheld?: readonly { readonly tensor: string; readonly reason: string }[];
 }
 
 /**
@@ -164,7 +171,12 @@ export function decodeManifest(id: string, bytes: Uint8Array): SnapshotManifest 
       throw bad(id, `blob ${name} has a malformed inline value`);
     }
   }
-  for (const f of body.files) checkRefs(id, f.path, f.literal.chunks, f.literal.byteLength, body.chunks);
+  for (const f of body.files) {
+    checkRefs(id, f.path, f.literal.chunks, f.literal.byteLength, body.chunks);
+    if (f.withheld !== undefined && (!Array.isArray(f.withheld) || !f.withheld.every((w) => typeof w?.tensor === 'string' && typeof w?.reason === 'string'))) {
+      throw bad(id, `file ${f.path} has a malformed withheld list`);
+    }
+  }
   return body;
 }
 

@@ -42,6 +42,12 @@ export interface FileInput {
   readonly literal: Uint8Array;
   readonly segments: readonly FileSegment[];
   readonly tensors: readonly FileTensorInput[];
+  /**
+   * Tensors the file holds that are not stored on their own (formats/ `IngestedFile.withheld`: an
+   * undecodable HDF5 dataset, a compressed member kept as literal bytes), recorded so that asking
+   * for one says why it is missing.
+   */
+  readonly withheld?: readonly { readonly name: string; readonly reason: string }[];
 }
 
 /** Progress of a long operation, in bytes. */

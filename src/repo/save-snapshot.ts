@@ -126,7 +126,11 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
     paths.add(f.path);
     for (const t of f.tensors) await addTensor(fileTensorName(f.path, t.name), t.dtype, t.shape, await t.load());
     const segments: FileSegment[] = f.segments.map((s) => (s.kind === 'tensor' ? { ...s, tensor: fileTensorName(f.path, s.tensor) } : s));
-    files.push({ path: f.path, format: f.format, size: f.size, sha256: f.sha256, literal: await addBlob(f.literal), segments });
+    const withheld = (f.withheld ?? []).map((w) => ({ tensor: fileTensorName(f.path, w.name), reason: w.reason }));
+    files.push({
+      path: f.path, format: f.format, size: f.size, sha256: f.sha256, literal: await addBlob(f.literal), segments,
+      ...(withheld.length > 0 ? { withheld } : {}),
+    });
   }
 
   await bundler.flush();

@@ -54,7 +54,22 @@ export class Snapshot {
     if (candidates.length > 1) {
       throw new EngramError('InvalidArgument', `tensor name ${name} is ambiguous in snapshot ${this.id}: ${candidates.slice(0, 5).join(', ')}`, { tensor: name, candidates });
     }
+    const withheld = this.#withheld(name);
+    if (withheld) {
+      throw new EngramError('Unsupported', `tensor ${withheld.tensor} of file ${withheld.path} is not stored as a tensor: ${withheld.reason}; \`engram restore ${this.id}\` gives back the file byte for byte`, {
+        snapshot: this.id, tensor: withheld.tensor, path: withheld.path, reason: withheld.reason,
+      });
+    }
     throw new EngramError('NotFound', `snapshot ${this.id} has no tensor ${name}; \`engram show ${this.id}\` lists them`, { snapshot: this.id, tensor: name });
+  }
+
+  /** The file tensor `name` (full or a unique suffix, as for tensors) that a file holds but the snapshot does not store. */
+  #withheld(name: string): { tensor: string; reason: string; path: string } | undefined {
+    const all = this.manifest.files.flatMap((f) => (f.withheld ?? []).map((w) => ({ ...w, path: f.path })));
+    const exact = all.find((w) => w.tensor === name);
+    if (exact) return exact;
+    const candidates = all.filter((w) => w.tensor.endsWith(`:${name}`) || w.tensor.endsWith(`/${name}`));
+    return candidates.length === 1 ? candidates[0] : undefined;
   }
 
   /** Dtype, shape and chunks of a tensor, without reading it. */

@@ -129,6 +129,7 @@ export async function runSave(ctx: CliContext, argv: string[]): Promise<number> 
       files.push({
         path: f.rel, format: ingested.format, size: ingested.size, sha256: await sha256File(f.abs),
         literal: ingested.literal, segments: ingested.segments, tensors: ingested.tensors,
+        ...(ingested.withheld ? { withheld: ingested.withheld } : {}),
       });
     }
     const bar = new ProgressBar('saving', { format: formatBytes });

@@ -38,9 +38,13 @@ export interface Hdf5DatasetInfo {
   readonly chunks: readonly number[] | null;
   /** Filter ids in the pipeline (1 deflate, 2 shuffle, …). */
   readonly filters: readonly number[];
+  /** The filters' names as the file records them (`deflate`, `blosc`, `lzf`, …), in pipeline order. */
+  readonly filterNames?: readonly string[];
   readonly attrs: readonly Hdf5Attr[];
   /** The dataset's elements, little-endian C order, when it is numeric and within the byte budget. */
   readonly data?: Uint8Array;
+  /** Why the library could not read a numeric dataset's elements (then `data` is absent). */
+  readonly readError?: string;
 }
 
 /** One group (the root is path ''). */

@@ -86,14 +86,21 @@ function readAttrs(fileId, path, budget) {
   }
   return out;
 }
-/** A dataset's elements, little-endian (the library converts big-endian ones), C order. */
+/**
+ * A dataset's elements, little-endian (the library converts big-endian ones), C order; or, when the
+ * library fails to read them (a filter it lacks, such as blosc or bitshuffle, or a damaged chunk),
+ * the reason. The status must be checked: h5wasm ignores it, and the buffer then holds whatever
+ * the heap held before, which would otherwise pass for the dataset's values.
+ */
 function readData(fileId, path, nbytes) {
-  if (nbytes === 0) return new Uint8Array(0);
+  if (nbytes === 0) return { data: new Uint8Array(0) };
   const ptr = Module._malloc(nbytes);
   if (!ptr) throw new LimitError(`cannot allocate ${nbytes} bytes`);
   try {
-    Module.get_dataset_data(fileId, path, null, null, null, BigInt(ptr));
-    return Module.HEAPU8.slice(ptr, ptr + nbytes);
+    diagnostics = '';
+    const status = Module.get_dataset_data(fileId, path, null, null, null, BigInt(ptr));
+    if (typeof status === 'number' && status < 0) return { readError: describe(new Error('cannot read the elements')) };
+    return { data: Module.HEAPU8.slice(ptr, ptr + nbytes) };
   } finally {
     Module._free(ptr);
   }
@@ -120,15 +127,17 @@ function walk(file, limits) {
         const shape = m.shape;
         const nbytes = shape ? m.size * shape.reduce((a, b) => a * b, 1) : 0;
         // Filters apply only to chunked storage; asking costs a trip through the library per dataset.
-        const filters = m.chunks ? child.filters.map((f) => f.id) : [];
+        const pipeline = m.chunks ? child.filters : [];
+        const filters = pipeline.map((f) => f.id);
+        const filterNames = pipeline.map((f) => String(f.name ?? ''));
         const attrs = readAttrs(fileId, child.path, budget);
-        const info = { path: child.path.replace(/^\//, ''), type, shape, chunks: m.chunks, filters, attrs };
+        const info = { path: child.path.replace(/^\//, ''), type, shape, chunks: m.chunks, filters, filterNames, attrs };
         if (numeric && shape) {
           if (!Number.isSafeInteger(nbytes) || nbytes > budget.data) {
             throw new LimitError(`dataset ${child.path} holds ${nbytes} bytes, over the ${limits.maxDataBytes}-byte budget for this file`);
           }
           budget.data -= nbytes;
-          datasets.push({ ...info, data: readData(fileId, child.path, nbytes) });
+          datasets.push({ ...info, ...readData(fileId, child.path, nbytes) });
         } else {
           datasets.push(info);
         }

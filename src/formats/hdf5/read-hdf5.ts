@@ -4,7 +4,7 @@
  * worker thread; engram then finds each contiguous dataset's bytes in the file, so that they
  * become tensor segments and deduplicate with the same tensors from any other format.
  */
-import { formatError } from '../../errors/index.ts';
+import { EngramError, formatError } from '../../errors/index.ts';
 import { byteswap, dtypeSize, type DType } from '../../tensor/index.ts';
 import type { ByteSource } from '../byte-source.ts';
 import { layoutFile, type TensorRange } from '../file-layout.ts';
@@ -33,6 +33,41 @@ export interface ReadHdf5Options {
    * takes ~10 ms). Past it the read is refused as unsupported, so `readTensorFile` keeps the file opaque.
    */
   readonly timeoutMs?: number;
+}
+
+/**
+ * The filters h5wasm 0.10 is built with (deflate, shuffle, fletcher32, szip, nbit, scaleoffset). A
+ * dataset the library cannot read through any other filter (blosc as PyTables writes it, lzf,
+ * bitshuffle, zstd…) makes the file unsupported — kept opaque — rather than refused: the file is
+ * valid, engram only lacks the decoder.
+ */
+const BUILTIN_FILTERS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6]);
+
+/** "blosc (32001)" for each filter of `d` h5wasm lacks, or all of them if none is foreign. */
+function filterText(d: Hdf5DatasetInfo): string {
+  const all = d.filters.map((id, i) => ({ id, name: d.filterNames?.[i] || 'unnamed' }));
+  const foreign = all.filter((f) => !BUILTIN_FILTERS.has(f.id));
+  return (foreign.length > 0 ? foreign : all).map((f) => `${f.name} (${f.id})`).join(', ');
+}
+
+/**
+ * The error for datasets the HDF5 library could not decode. With a filter h5wasm lacks it is
+ * "unsupported" (the file is kept opaque, `data.withheld` names each dataset and why, so asking for
+ * one of them later can say so); otherwise the file is damaged: a FormatError.
+ */
+function undecodable(file: string, failed: readonly Hdf5DatasetInfo[]): EngramError {
+  const foreign = failed.filter((d) => d.filters.some((id) => !BUILTIN_FILTERS.has(id)));
+  if (foreign.length === 0) {
+    const d = failed[0]!;
+    return formatError(file, 0, `HDF5 library could not read dataset ${JSON.stringify(d.path)}: ${(d.readError ?? '').slice(0, 300)}`);
+  }
+  const withheld = foreign.map((d) => ({
+    name: d.path,
+    reason: `HDF5 dataset ${JSON.stringify(d.path)} is compressed with filter ${filterText(d)}, which engram cannot decode`,
+  }));
+  const first = withheld[0]!;
+  const reason = `unsupported: ${first.reason}${withheld.length > 1 ? ` (and ${withheld.length - 1} more datasets)` : ''}`;
+  return new EngramError('FormatError', `${file}: ${reason}`, { file, offset: 0, reason, withheld }, {});
 }
 
 // How many non-overlapping places are tried for a dataset's bytes before it is left literal.
@@ -135,6 +170,8 @@ export async function readHdf5(src: ByteSource, options: ReadHdf5Options = {}): 
   const taken = new Placements();
   const ranges: TensorRange[] = [];
   const tensors: IngestedTensor[] = [];
+  const failed = tree.datasets.filter((d) => d.readError !== undefined && dtypeOfHdf5(d.type) !== undefined);
+  if (failed.length > 0) throw undecodable(src.name, failed);
   for (const path of orderDatasets(tree)) {
     const d = byPath.get(path)!;
     let dtype = dtypeOfHdf5(d.type);
