@@ -5,9 +5,9 @@ EXPECTED.json describing them, for the tests of compressed and partly non-numeri
 Run with Debian's python: `/usr/bin/python3 scripts/make-compressed-fixtures.py`, after
 `apt-get install -y --no-install-recommends python3-h5py python3-tables python3-scipy
 hdf5-plugin-lzf hdf5-filter-plugin-blosc-serial` (the plugins let h5py write and check lzf and
-blosc). Fixed seeds; h5py's files carry no timestamps (track_times off). PyTables writes its own
-attributes but no wall-clock time into these arrays, so the output is reproducible with the same
-library versions.
+blosc). Fixed seeds, so the values are reproducible; the bytes of the PyTables file and of the
+.npz files are not (PyTables and Python's zipfile record the time of writing), so the tests use
+the committed files and this script's EXPECTED.json together.
 
 - blosc_pytables.h5: a PyTables CArray compressed with blosc (filter 32001, what PyTables writes
   by default with complib='blosc') beside an uncompressed array.
