@@ -21,6 +21,14 @@ export interface IngestedTensor {
   readonly byteLength: number;
   /** Reads the canonical little-endian C-order bytes, checked against `byteLength`. */
   load(): Promise<Uint8Array>;
+  /**
+   * Set (to the reason) when no segment of the layout refers to this tensor because its bytes sit in
+   * the file only in an encoded form the literal bytes keep (a deflated `.npz` member, a chunked or
+   * gzip-filtered HDF5 dataset) and engram cannot rebuild that encoding from the values. Readers
+   * that convert the file use the tensor; a repository keeps the file and does not store the
+   * values a second time (see {@link storedParts}).
+   */
+  readonly literalOnly?: string;
 }
 
 /**

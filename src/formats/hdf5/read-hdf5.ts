@@ -99,9 +99,19 @@ function metadataOf(groups: readonly { path: string; attrs: readonly Hdf5Attr[] 
   return out;
 }
 
-/** A tensor whose canonical bytes came from h5wasm (chunked, compressed or not found verbatim). */
-function memoryTensor(name: string, dtype: DType, shape: readonly number[], data: Uint8Array): IngestedTensor {
-  return { name, dtype, shape, byteLength: data.byteLength, load: async () => data };
+/**
+ * A tensor whose canonical bytes came from h5wasm (chunked, compressed or not found verbatim). Its
+ * file bytes stay literal, so it is `literalOnly`: a repository keeps the file and does not store
+ * the decoded values a second time (engram cannot re-encode HDF5 chunks exactly).
+ */
+function memoryTensor(name: string, dtype: DType, shape: readonly number[], data: Uint8Array, reason: string): IngestedTensor {
+  return { name, dtype, shape, byteLength: data.byteLength, load: async () => data, literalOnly: reason };
+}
+
+/** Why a dataset's values are not a range of the file. */
+function literalReason(d: Hdf5DatasetInfo): string {
+  const how = d.filters.length > 0 ? `chunked with filter ${filterText(d)}` : d.chunks !== null ? 'chunked' : 'not found verbatim in the file';
+  return `HDF5 dataset ${JSON.stringify(d.path)} is ${how}: its file bytes are kept as they are (engram cannot re-encode them exactly), so the values are not stored a second time`;
 }
 
 /** Sorted, non-overlapping ranges already given to tensors. */
@@ -196,7 +206,7 @@ export async function readHdf5(src: ByteSource, options: ReadHdf5Options = {}): 
         continue;
       }
     }
-    tensors.push(memoryTensor(path, dtype, shape, data));
+    tensors.push(memoryTensor(path, dtype, shape, data, literalReason(d)));
   }
   const layout = await layoutFile(src, ranges);
   return { format: 'hdf5', size: src.size, tensors, ...layout, metadata: metadataOf(tree.groups) };
