@@ -1,5 +1,6 @@
 /** @module What every command receives: parsed global options and output helpers. */
 import { Repository } from '../repo/index.ts';
+import { decodeFileTensor } from '../formats/index.ts';
 
 /** Global options and I/O of one CLI invocation. */
 export interface CliContext {
@@ -13,7 +14,8 @@ export interface CliContext {
 
 /** Opens the context's repository. */
 export function openRepo(ctx: CliContext): Promise<Repository> {
-  return Repository.open(ctx.repo);
+  // Tensors held only inside a saved compressed file are decoded from the rebuilt file.
+  return Repository.open(ctx.repo, { fileTensors: decodeFileTensor });
 }
 
 /** Prints `value` as indented JSON. */

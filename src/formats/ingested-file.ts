@@ -26,7 +26,8 @@ export interface IngestedTensor {
    * the file only in an encoded form the literal bytes keep (a deflated `.npz` member, a chunked or
    * gzip-filtered HDF5 dataset) and engram cannot rebuild that encoding from the values. Readers
    * that convert the file use the tensor; a repository keeps the file and does not store the
-   * values a second time (see {@link storedParts}).
+   * values a second time: it records the tensor as held inside the file (manifest version 4) and
+   * decodes it from the rebuilt file when asked ({@link decodeFileTensor}).
    */
   readonly literalOnly?: string;
 }
@@ -54,6 +55,8 @@ export interface IngestedFile {
   readonly literal: Uint8Array;
   /** The file, in order: concatenating the segments rebuilds it exactly. */
   readonly segments: readonly FileSegment[];
+  /** Why a file that claims a format was kept opaque (the reader's "unsupported" reason), if it was. */
+  readonly opaqueReason?: string;
   /** Tensors the file holds that are not stored on their own, and why (absent when none). */
   readonly withheld?: readonly WithheldTensor[];
   /** Free-form metadata the format carries (safetensors `__metadata__`), for display. */

@@ -37,7 +37,7 @@ async function orOpaque(src: ByteSource, reader: (s: ByteSource) => Promise<Inge
     return await reader(src);
   } catch (e) {
     if (!isUnsupported(e)) throw e;
-    const opaque = await readOpaque(src);
+    const opaque = { ...(await readOpaque(src)), opaqueReason: String((e as EngramError).data.reason) };
     const withheld = withheldOf(e as EngramError);
     return withheld.length > 0 ? { ...opaque, withheld } : opaque;
   }

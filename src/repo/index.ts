@@ -8,7 +8,7 @@ export type { GcOptions, GcReport, GcSkip } from './gc.ts';
 export { beginSave } from './save-intent.ts';
 export type { BeginSaveOptions, SaveIntent } from './save-intent.ts';
 export { STALE_MS } from './coordination.ts';
-export { Snapshot } from './snapshot.ts';
+export { Snapshot, type FileTensorDecoder } from './snapshot.ts';
 export { defaultConfig, REPO_FORMAT_VERSION } from './config.ts';
 export type { RepoConfig, RepoConfigOptions } from './config.ts';
 export type { BlobEntry, ChunkInfo, ChunkRef, FileEntry, JsonValue, SnapshotManifest, TensorEntry } from './manifest.ts';

@@ -56,6 +56,13 @@ export interface TensorEntry {
   readonly byteLength: number;
   readonly chunks: readonly ChunkRef[];
   readonly shards?: readonly ShardEntry[];
+  /**
+   * The tensor is held only inside a file of the snapshot, encoded in its literal bytes (a deflated
+   * `.npz` member, a gzip-chunked HDF5 dataset), so the file is stored once rather than once more
+   * as decoded values (manifest version 4). `chunks` is then empty; the values are decoded from the
+   * rebuilt file by the format's reader and must hash to `sha256`.
+   */
+  readonly inFile?: { readonly path: string; readonly sha256: string };
 }
 
 /** An opaque byte string of the snapshot (free-form state, tokenizer files, …). */
@@ -99,16 +106,16 @@ export interface FileEntry {
 
 /**
  * Manifest versions this build reads. Version 2 is version 1 plus `TensorEntry.shards`; version 3
- * is version 2 plus `BlobEntry.inline`. A manifest is written with the lowest version that holds
+ * is version 2 plus `BlobEntry.inline`; version 4 is version 3 plus `TensorEntry.inFile`. A manifest is written with the lowest version that holds
  * it, so snapshots without those features stay readable by older builds (which refuse a newer
  * manifest with `Unsupported` — and their GC then deletes nothing rather than miss its chunks).
  */
-export const MANIFEST_VERSIONS: readonly number[] = [1, 2, 3];
+export const MANIFEST_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
 /** The body of a snapshot manifest. */
 export interface SnapshotManifest {
   readonly format: 'engram.snapshot';
-  readonly version: 1 | 2 | 3;
+  readonly version: 1 | 2 | 3 | 4;
   readonly id: string;
   readonly run: string;
   readonly step: number;
@@ -150,6 +157,15 @@ export function decodeManifest(id: string, bytes: Uint8Array): SnapshotManifest 
   if (body.id !== id) throw bad(id, `names itself ${String(body.id)}`);
   for (const [name, t] of Object.entries(body.tensors)) {
     if (!isDType(t.dtype)) throw bad(id, `tensor ${name} has unknown dtype ${String(t.dtype)}`);
+    if (t.inFile !== undefined) {
+      if (body.version < 4) throw bad(id, `tensor ${name} is held in a file in a version ${body.version} manifest`);
+      const f = t.inFile;
+      if (typeof f?.path !== 'string' || !body.files.some((x) => x.path === f.path) || typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)
+        || t.chunks.length !== 0 || t.shards !== undefined || byteLengthOf(t.dtype, t.shape) !== t.byteLength) {
+        throw bad(id, `tensor ${name} has a malformed inFile record`);
+      }
+      continue;
+    }
     if (t.shards === undefined) {
       checkRefs(id, name, t.chunks, t.byteLength, body.chunks);
       continue;

@@ -16,7 +16,7 @@ import { parseRef } from './ref-syntax.ts';
 import { runHead } from './run-head.ts';
 import { saveSnapshot } from './save-snapshot.ts';
 import type { SaveOptions } from './save-input.ts';
-import { Snapshot } from './snapshot.ts';
+import { Snapshot, type FileTensorDecoder } from './snapshot.ts';
 import { verifyManifests, type VerifyFinding, type VerifyReport } from './verify.ts';
 import { collectGarbage, DEFAULT_GRACE_MS, markLive, type GcOptions, type GcReport } from './gc.ts';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './retention.ts';
@@ -31,6 +31,12 @@ export interface OpenOptions {
   readonly clock?: Clock;
   /** Chunks in flight at once during save and restore (default 8). */
   readonly concurrency?: number;
+  /**
+   * Reads a tensor held only inside a saved file (a compressed `.npz` member, a gzip-chunked HDF5
+   * dataset) from the rebuilt file: pass formats' `decodeFileTensor` (the CLI does). Without it,
+   * loading such a tensor is `Unsupported`; restoring the file works either way.
+   */
+  readonly fileTensors?: FileTensorDecoder;
 }
 
 /** Storage figures of a repository. */
@@ -102,6 +108,7 @@ export class Repository {
   /** GC ids in `gc/` when the last save began: a new one means #known may list deleted chunks. */
   #gcSeen: ReadonlySet<string> | undefined;
   readonly #reader: ChunkReader;
+  readonly #decoder: FileTensorDecoder | undefined;
 
   private constructor(store: ObjectStore, config: RepoConfig, options: OpenOptions) {
     this.store = store;
@@ -111,6 +118,7 @@ export class Repository {
     this.refs = new RefStore(store, this.#clock);
     this.heads = new RefStore(store, this.#clock, 'heads/');
     this.#reader = new ChunkReader(store);
+    this.#decoder = options.fileTensors;
   }
 
   /** Creates a repository (refusing with `Conflict` if one exists there) and opens it. */
@@ -208,7 +216,7 @@ export class Repository {
     );
     this.#manifests.set(manifest.id, manifest);
     for (const tag of options.tags ?? []) await this.refs.move(tag, manifest.id, `save ${manifest.run}@${manifest.step}`);
-    return new Snapshot(manifest, this.#reader);
+    return new Snapshot(manifest, this.#reader, this.#decoder);
   }
 
   /**
@@ -218,7 +226,7 @@ export class Repository {
    */
   adoptSnapshot(manifest: SnapshotManifest): Snapshot {
     this.#manifests.set(manifest.id, manifest);
-    return new Snapshot(manifest, this.#reader);
+    return new Snapshot(manifest, this.#reader, this.#decoder);
   }
 
   /** Reads one manifest (cached: manifests are immutable). */
@@ -391,7 +399,7 @@ export class Repository {
 
   /** Opens the snapshot a ref names. */
   async snapshot(ref: string): Promise<Snapshot> {
-    return new Snapshot(await this.manifest(await this.resolve(ref)), this.#reader);
+    return new Snapshot(await this.manifest(await this.resolve(ref)), this.#reader, this.#decoder);
   }
 
   /** Points tag `name` at the snapshot `ref` names, appending a move event to its history. */

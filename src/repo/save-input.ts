@@ -28,6 +28,13 @@ export interface FileTensorInput {
   readonly shape: Shape;
   readonly byteLength: number;
   load(): Promise<Uint8Array>;
+  /**
+   * Set (to the reason) when the tensor's bytes are only inside the file's literal bytes, encoded
+   * (formats/ `IngestedTensor.literalOnly`). Unless a segment refers to it, the tensor is then not
+   * stored again: its entry records that it is held inside the file (`TensorEntry.inFile`) and the
+   * SHA-256 of its values, so the file is stored once.
+   */
+  readonly literalOnly?: string;
 }
 
 /**

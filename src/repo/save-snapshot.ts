@@ -3,6 +3,7 @@
  * A snapshot exists iff its manifest exists, and the manifest is written last with if-absent, so a
  * crash at any instant leaves at most orphan chunks (which GC removes) and never a half snapshot.
  */
+import { createHash } from 'node:crypto';
 import { EngramError } from '../errors/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 import { byteLengthOf, dtypeSize, type FileSegment } from '../tensor/index.ts';
@@ -98,12 +99,22 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   function reuseUnchanged(name: string, dtype: TensorEntry['dtype'], shape: TensorEntry['shape']): void {
     if (Object.hasOwn(tensors, name)) throw new EngramError('InvalidArgument', `tensor ${name} is given twice`, { tensor: name });
     const prev = parent?.tensors[name];
-    if (!parent || !prev || prev.dtype !== dtype || prev.shape.length !== shape.length || prev.shape.some((d, i) => d !== shape[i])) {
+    if (!parent || !prev || prev.inFile || prev.dtype !== dtype || prev.shape.length !== shape.length || prev.shape.some((d, i) => d !== shape[i])) {
       throw new EngramError('InvalidArgument', `tensor ${name} is marked unchanged, but the parent snapshot has no ${dtype}[${shape.join(', ')}] tensor of that name; pass its bytes instead`, { tensor: name });
     }
     tensors[name] = { dtype: prev.dtype, shape: [...prev.shape], byteLength: prev.byteLength, chunks: prev.chunks };
     for (const ref of prev.chunks) writer.reference(ref.hash, parent.chunks[ref.hash]!);
     progress(prev.byteLength);
+  }
+
+  /** A tensor whose values only the file's literal bytes hold (encoded): recorded, not stored again. */
+  function addInFile(name: string, path: string, dtype: TensorEntry['dtype'], shape: TensorEntry['shape'], bytes: Uint8Array): void {
+    if (Object.hasOwn(tensors, name)) throw new EngramError('InvalidArgument', `tensor ${name} is given twice`, { tensor: name });
+    const byteLength = byteLengthOf(dtype, shape);
+    if (bytes.byteLength !== byteLength) {
+      throw new EngramError('InvalidArgument', `tensor ${name}: ${dtype}[${shape.join(', ')}] needs ${byteLength} bytes, got ${bytes.byteLength}`, { tensor: name });
+    }
+    tensors[name] = { dtype, shape: [...shape], byteLength, chunks: [], inFile: { path, sha256: createHash('sha256').update(bytes).digest('hex') } };
   }
 
   const blobs: Record<string, BlobEntry> = {};
@@ -124,7 +135,12 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   for (const f of options.files ?? []) {
     if (paths.has(f.path)) throw new EngramError('InvalidArgument', `file ${f.path} is given twice`, { path: f.path });
     paths.add(f.path);
-    for (const t of f.tensors) await addTensor(fileTensorName(f.path, t.name), t.dtype, t.shape, await t.load());
+    const inLayout = new Set(f.segments.flatMap((s) => (s.kind === 'tensor' ? [s.tensor] : [])));
+    for (const t of f.tensors) {
+      const name = fileTensorName(f.path, t.name);
+      if (t.literalOnly !== undefined && !inLayout.has(t.name)) addInFile(name, f.path, t.dtype, t.shape, await t.load());
+      else await addTensor(name, t.dtype, t.shape, await t.load());
+    }
     const segments: FileSegment[] = f.segments.map((s) => (s.kind === 'tensor' ? { ...s, tensor: fileTensorName(f.path, s.tensor) } : s));
     const withheld = (f.withheld ?? []).map((w) => ({ tensor: fileTensorName(f.path, w.name), reason: w.reason }));
     files.push({
@@ -139,8 +155,9 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   const id = newId(ctx.clock);
   const manifest: SnapshotManifest = {
     format: 'engram.snapshot',
-    // The lowest version that holds it: 3 only when a blob is inline (see MANIFEST_VERSIONS).
-    version: Object.values(blobs).some((b) => b.inline !== undefined) ? 3 : 1,
+    // The lowest version that holds it: 4 when a tensor is held in a file, 3 when a blob is inline
+    // (see MANIFEST_VERSIONS).
+    version: Object.values(tensors).some((t) => t.inFile !== undefined) ? 4 : Object.values(blobs).some((b) => b.inline !== undefined) ? 3 : 1,
     id,
     run: header.run,
     step: header.step,

@@ -9,16 +9,27 @@ import type { ChunkReader } from './chunk-reader.ts';
 import type { FileEntry, JsonValue, SnapshotManifest, TensorEntry } from './manifest.ts';
 import { readTensorRegion } from './tensor-region.ts';
 
+/**
+ * Decodes tensor `tensor` (its name within the file) from the exact bytes of file `path`: what a
+ * tensor held only inside a compressed file needs (`TensorEntry.inFile`). The repository cannot
+ * parse formats (DESIGN §5), so a caller that can passes one: formats/ `decodeFileTensor`.
+ */
+export type FileTensorDecoder = (file: { readonly path: string; readonly bytes: Uint8Array }, tensor: string) => Promise<Uint8Array>;
+
 /** A committed, immutable snapshot. */
 export class Snapshot {
   /** The manifest as stored. */
   readonly manifest: SnapshotManifest;
   readonly #reader: ChunkReader;
+  readonly #decoder: FileTensorDecoder | undefined;
+  /** The last file rebuilt for a tensor held in it: the other tensors of that file need it too. */
+  #lastFile: { path: string; bytes: Uint8Array } | undefined;
 
   /** @internal Built by Repository. */
-  constructor(manifest: SnapshotManifest, reader: ChunkReader) {
+  constructor(manifest: SnapshotManifest, reader: ChunkReader, decoder?: FileTensorDecoder) {
     this.manifest = manifest;
     this.#reader = reader;
+    this.#decoder = decoder;
   }
 
   get id(): string { return this.manifest.id; }
@@ -86,6 +97,7 @@ export class Snapshot {
   async tensor(name: string, options: { into?: Uint8Array } = {}): Promise<Tensor> {
     const full = this.resolveTensorName(name);
     const t = this.manifest.tensors[full]!;
+    if (t.inFile) return new Tensor(t.dtype, t.shape, await this.#fromFile(full, t, t.inFile, options.into));
     // A sharded tensor (a distributed save) is assembled from its shards.
     const data = t.shards
       ? await readTensorRegion(this.#reader, full, t, { offsets: t.shape.map(() => 0), shape: t.shape }, options)
@@ -102,6 +114,9 @@ export class Snapshot {
   async readRegion(name: string, offsets: readonly number[], shape: readonly number[], options: { into?: Uint8Array } = {}): Promise<Tensor> {
     const full = this.resolveTensorName(name);
     const t = this.manifest.tensors[full]!;
+    if (t.inFile) {
+      throw new EngramError('Unsupported', `tensor ${full} is held inside file ${t.inFile.path}, encoded: load it whole (snapshot.tensor) rather than a region`, { tensor: full, path: t.inFile.path });
+    }
     const data = await readTensorRegion(this.#reader, full, t, { offsets, shape }, options);
     return new Tensor(t.dtype, [...shape], data);
   }
@@ -136,6 +151,40 @@ export class Snapshot {
     // Inline bytes were checked with the manifest (its checksum covers them, decodeManifest their length).
     if (b.inline !== undefined) return new Uint8Array(Buffer.from(b.inline, 'base64'));
     return this.#reader.read(b.chunks, b.byteLength, `blob ${name}`);
+  }
+
+  /**
+   * The values of a tensor held only inside a file: the file is rebuilt (checked against its
+   * SHA-256), the decoder reads the tensor from it, and the values are checked against the SHA-256
+   * recorded at save, so a decoder that disagrees with the one used at save is an IntegrityMismatch.
+   */
+  async #fromFile(full: string, t: TensorEntry, where: { path: string; sha256: string }, into: Uint8Array | undefined): Promise<Uint8Array> {
+    if (!this.#decoder) {
+      throw new EngramError('Unsupported', `tensor ${full} is held only inside file ${where.path} (encoded, e.g. compressed); open the repository with a fileTensorDecoder (formats' decodeFileTensor; the CLI does), or restore the file`, {
+        tensor: full, path: where.path,
+      });
+    }
+    let file = this.#lastFile;
+    if (file?.path !== where.path) {
+      const pieces: Uint8Array[] = [];
+      for await (const piece of this.readFile(where.path)) pieces.push(piece);
+      file = { path: where.path, bytes: new Uint8Array(Buffer.concat(pieces)) };
+      this.#lastFile = file;
+    }
+    const inner = full === where.path ? '' : full.slice(where.path.length + 1);
+    const data = await this.#decoder(file, inner);
+    const actual = createHash('sha256').update(data).digest('hex');
+    if (data.byteLength !== t.byteLength || actual !== where.sha256) {
+      throw new EngramError('IntegrityMismatch', `tensor ${full} decoded from file ${where.path} to ${data.byteLength} bytes with SHA-256 ${actual}, expected ${t.byteLength} bytes ${where.sha256}`, {
+        tensor: full, path: where.path, expected: where.sha256, actual,
+      });
+    }
+    if (!into) return data;
+    if (into.byteLength !== data.byteLength) {
+      throw new EngramError('InvalidArgument', `tensor ${full} has ${data.byteLength} bytes; the buffer given has ${into.byteLength}`, { tensor: full });
+    }
+    into.set(data);
+    return into;
   }
 
   /**

@@ -37,7 +37,8 @@ export async function runConvert(ctx: CliContext, argv: string[]): Promise<numbe
     // A FormatError or UnsafePickle from reading propagates with its own code and exit status.
     const file = await readTensorFile(src);
     if (file.tensors.length === 0) {
-      const why = file.withheld?.length ? `: ${file.withheld.map((w) => w.reason).join('; ')}` : ` (it was read as ${file.format})`;
+      const why = file.withheld?.length ? `: ${file.withheld.map((w) => w.reason).join('; ')}`
+        : file.opaqueReason ? `: ${file.opaqueReason}` : ` (it was read as ${file.format})`;
       throw new EngramError('Unsupported', `${input} holds no tensors engram can read${why}`, { path: input, format: file.format, ...(file.withheld ? { withheld: file.withheld } : {}) });
     }
     // A bare .npy has one unnamed tensor: name it after the file.

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
-import { openFileSource, readTensorFile, storedParts, type ByteSource } from '../../formats/index.ts';
+import { openFileSource, readTensorFile, type ByteSource } from '../../formats/index.ts';
 import { parseShardsMetadata, saveSharded, shardFileContent } from '../../distributed/index.ts';
 import type { FileInput, JsonValue } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
@@ -126,11 +126,10 @@ export async function runSave(ctx: CliContext, argv: string[]): Promise<number> 
       const src = await openFileSource(f.abs, f.abs);
       sources.push(src);
       const ingested = await readTensorFile(src);
-      // A compressed container is stored once: tensors only in its literal bytes are not stored again.
-      const { tensors, withheld } = storedParts(ingested);
       files.push({
         path: f.rel, format: ingested.format, size: ingested.size, sha256: await sha256File(f.abs),
-        literal: ingested.literal, segments: ingested.segments, tensors, ...(withheld.length > 0 ? { withheld } : {}),
+        literal: ingested.literal, segments: ingested.segments, tensors: ingested.tensors,
+        ...(ingested.withheld ? { withheld: ingested.withheld } : {}),
       });
     }
     const bar = new ProgressBar('saving', { format: formatBytes });

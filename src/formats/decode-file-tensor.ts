@@ -1,0 +1,28 @@
+/**
+ * @module Reads one tensor out of the exact bytes of a file: how a repository gets the values of a
+ * tensor it holds only inside a compressed file (a deflated `.npz` member, a gzip-chunked HDF5
+ * dataset), which it stores once, as the file, instead of once more as decoded values.
+ */
+import { EngramError } from '../errors/index.ts';
+import { bufferSource } from './byte-source.ts';
+import type { IngestedFile } from './ingested-file.ts';
+import { readTensorFile } from './read-tensor-file.ts';
+
+// The file read last: the other tensors of a file being exported come from the same bytes.
+let last: { bytes: Uint8Array; file: Promise<IngestedFile> } | undefined;
+
+/**
+ * The canonical bytes of tensor `tensor` (its name within the file) of the file whose exact bytes
+ * are given; `NotFound` if the file has no such tensor, with the reason when the reader withheld it.
+ * Fits `Repository.open(url, { fileTensors: decodeFileTensor })`.
+ *
+ * @example const repo = await Repository.open('./repo', { fileTensors: decodeFileTensor });
+ */
+export async function decodeFileTensor(file: { readonly path: string; readonly bytes: Uint8Array }, tensor: string): Promise<Uint8Array> {
+  if (last?.bytes !== file.bytes) last = { bytes: file.bytes, file: readTensorFile(bufferSource(file.path, file.bytes)) };
+  const ingested = await last.file;
+  const t = ingested.tensors.find((x) => x.name === tensor);
+  if (t) return t.load();
+  const why = ingested.withheld?.find((w) => w.name === tensor)?.reason ?? ingested.opaqueReason;
+  throw new EngramError('NotFound', `file ${file.path} has no tensor ${JSON.stringify(tensor)}${why ? `: ${why}` : ''}`, { path: file.path, tensor });
+}
