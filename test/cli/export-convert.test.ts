@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { checkWritable, openFileSource, readTensorFile, writeSafetensors } from '../../src/formats/index.ts';
+import { checkWritable, decodeFileTensor, openFileSource, readTensorFile, writeSafetensors } from '../../src/formats/index.ts';
 import { Repository } from '../../src/repo/index.ts';
 import { FIXTURES, runCli, tempDir } from '../helpers/cli.ts';
 
@@ -39,7 +39,8 @@ describe('engram export and convert', () => {
   /** Asserts that `path` holds exactly the snapshot tensors whose name starts with `prefix`. */
   async function assertSameAsSnapshot(path: string, prefix: string): Promise<void> {
     const got = await tensorsOf(path);
-    const r = await Repository.open(repo);
+    // Deflated .npz members are held inside their file: decoded from it, as the CLI does.
+    const r = await Repository.open(repo, { fileTensors: decodeFileTensor });
     try {
       const snap = await r.snapshot('fx@1');
       const names = snap.tensorNames().filter((n) => n.startsWith(prefix));
