@@ -179,7 +179,7 @@ test('manifests: sharded tensors need version 2 and shards that tile the tensor;
   assert.throws(() => decodeManifest(base.id, encodeManifest(withShards([s[0]!, { ...s[1]!, offsets: [1, 1] }]))), /outside/);
   const v1: SnapshotManifest = { ...base, version: 1, tensors: { w: { dtype: 'U8', shape: [8], byteLength: 8, chunks: [{ hash: 'a'.repeat(64), offset: 0, length: 8 }] } } };
   assert.equal(decodeManifest(v1.id, encodeManifest(v1)).version, 1);
-  assert.throws(() => decodeManifest(base.id, encodeManifest({ ...base, version: 4 as 2 })), { code: 'Unsupported' });
+  assert.throws(() => decodeManifest(base.id, encodeManifest({ ...base, version: 5 as 2 })), { code: 'Unsupported' });
 });
 
 test('a later distributed save with the same layout stores its changed shards as deltas against the parent\'s shards, and restores exactly', async () => {
