@@ -90,6 +90,9 @@ describe('HDF5 datasets behind a filter engram cannot decode', () => {
       assert.ok(get.stderr.includes('kernel') && get.stderr.includes(filter), get.stderr);
       assert.doesNotMatch(get.stderr, /\n\s+at /);
     }
+    const show = await runCli(['show', 'r@1', '--repo', repo]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /2 tensors kept only as file bytes:\n\s+blosc_pytables\.h5:kernel .*blosc \(32001\)/);
     const convert = await runCli(['convert', join(input, 'blosc_pytables.h5'), join(work, 'x.safetensors')]);
     assert.equal(convert.code, 8, convert.stderr);
     assert.ok(convert.stderr.includes('"kernel"') && convert.stderr.includes('blosc (32001)'), convert.stderr);
@@ -140,6 +143,7 @@ describe('compressed containers are stored once', () => {
         const snap = await r.snapshot('r@1');
         const manifestBytes = s.storedBytes - s.chunkBytes;
         assert.ok(s.storedBytes <= want.size + manifestBytes + 48 * s.chunks);
+        assert.equal(snap.manifest.version, 4);
         for (const w of want.tensors) {
           const full = fileTensorName(name, w.name);
           assert.equal(snap.tensorInfo(full).inFile?.path, name, full);

@@ -43,13 +43,20 @@ export async function runShow(ctx: CliContext, argv: string[]): Promise<number> 
     for (const n of names) {
       const t = m.tensors[n]!;
       if (!t.shards) {
-        ctx.out(`  ${n}  ${t.dtype}[${t.shape.join(', ')}]  ${formatBytes(t.byteLength)}  ${plural(t.chunks.length, 'chunk')}`);
+        // A tensor held inside a compressed file has no chunks of its own: say where it is.
+        const where = t.inFile ? `held in ${t.inFile.path}` : plural(t.chunks.length, 'chunk');
+        ctx.out(`  ${n}  ${t.dtype}[${t.shape.join(', ')}]  ${formatBytes(t.byteLength)}  ${where}`);
         continue;
       }
       // A distributed save's tensor: its shard layout, one box per line (start:end per dimension).
       ctx.out(`  ${n}  ${t.dtype}[${t.shape.join(', ')}]  ${formatBytes(t.byteLength)}  ${plural(t.shards.length, 'shard')}`);
       for (const sh of t.shards.slice(0, MAX_SHARD_LINES)) ctx.out(`      [${boxText(sh)}]  ${formatBytes(sh.byteLength)}  ${plural(sh.chunks.length, 'chunk')}`);
       if (t.shards.length > MAX_SHARD_LINES) ctx.out(`      … ${t.shards.length - MAX_SHARD_LINES} more (--json lists all)`);
+    }
+    const withheld = m.files.flatMap((f) => f.withheld ?? []);
+    if (withheld.length) {
+      ctx.out(`\n${plural(withheld.length, 'tensor')} kept only as file bytes:`);
+      for (const w of withheld) ctx.out(`  ${w.tensor}  ${w.reason}`);
     }
     const blobs = Object.entries(m.blobs);
     if (blobs.length) {
