@@ -7,7 +7,8 @@
 #    scripts/rgw-start.sh in a temp dir, exports its env, and stops it at exit whatever happens.
 #    If it cannot start, the tests still run and the S3 tests fail with the reason
 #    (ENGRAM_TEST_S3_ERROR): they never skip.
-# 3. Runs every test file with node's test runner and exits with its status.
+# 3. Compiles src/ into dist/ (JavaScript only; the CLI tests run bin/engram.js, which runs dist/).
+# 4. Runs every test file with node's test runner and exits with its status.
 #
 # Extra arguments replace the default file list: `bash scripts/test.sh test/store/*.test.ts`.
 set -uo pipefail
@@ -57,6 +58,9 @@ else
   fi
   rm -f "$RGW_LOG"
 fi
+
+# Before the test files start: each would otherwise bring dist/ up to date itself, all at once.
+node --import tsx scripts/build.ts --js || exit 1
 
 if [ $# -gt 0 ]; then files=("$@"); else files=(test/*/*.test.ts); fi
 node --import tsx --test --test-concurrency=2 "${files[@]}"

@@ -4,51 +4,43 @@
  */
 import { ERROR_CODES, isEngramError } from '../errors/index.ts';
 import type { CliContext } from './cli-context.ts';
-import { convertHelp, runConvert } from './commands/convert.ts';
-import { exportHelp, runExport } from './commands/export.ts';
-import { forgetHelp, runForget } from './commands/forget.ts';
-import { gcHelp, runGc } from './commands/gc.ts';
-import { getHelp, runGet } from './commands/get.ts';
-import { initHelp, runInit } from './commands/init.ts';
-import { logHelp, runLog } from './commands/log.ts';
-import { restoreHelp, runRestore } from './commands/restore.ts';
-import { rollbackHelp, runRollback } from './commands/rollback.ts';
-import { runSave, saveHelp } from './commands/save.ts';
-import { runShow, showHelp } from './commands/show.ts';
-import { runStats, statsHelp } from './commands/stats.ts';
-import { runTag, tagHelp } from './commands/tag.ts';
-import { runVerify, verifyHelp } from './commands/verify.ts';
 
 type Command = { run: (ctx: CliContext, argv: string[]) => Promise<number>; help: string };
 
-const COMMANDS: Record<string, Command> = {
-  init: { run: runInit, help: initHelp },
-  save: { run: runSave, help: saveHelp },
-  log: { run: runLog, help: logHelp },
-  show: { run: runShow, help: showHelp },
-  restore: { run: runRestore, help: restoreHelp },
-  get: { run: runGet, help: getHelp },
-  export: { run: runExport, help: exportHelp },
-  convert: { run: runConvert, help: convertHelp },
-  tag: { run: runTag, help: tagHelp },
-  rollback: { run: runRollback, help: rollbackHelp },
-  verify: { run: runVerify, help: verifyHelp },
-  stats: { run: runStats, help: statsHelp },
-  forget: { run: runForget, help: forgetHelp },
-  gc: { run: runGc, help: gcHelp },
+// Each command's module is imported when it is used, so a command loads only what it needs (`log`
+// does not load the format readers) and `--version` loads none of them.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  init: () => import('./commands/init.ts').then((m) => ({ run: m.runInit, help: m.initHelp })),
+  save: () => import('./commands/save.ts').then((m) => ({ run: m.runSave, help: m.saveHelp })),
+  log: () => import('./commands/log.ts').then((m) => ({ run: m.runLog, help: m.logHelp })),
+  show: () => import('./commands/show.ts').then((m) => ({ run: m.runShow, help: m.showHelp })),
+  restore: () => import('./commands/restore.ts').then((m) => ({ run: m.runRestore, help: m.restoreHelp })),
+  get: () => import('./commands/get.ts').then((m) => ({ run: m.runGet, help: m.getHelp })),
+  export: () => import('./commands/export.ts').then((m) => ({ run: m.runExport, help: m.exportHelp })),
+  convert: () => import('./commands/convert.ts').then((m) => ({ run: m.runConvert, help: m.convertHelp })),
+  tag: () => import('./commands/tag.ts').then((m) => ({ run: m.runTag, help: m.tagHelp })),
+  rollback: () => import('./commands/rollback.ts').then((m) => ({ run: m.runRollback, help: m.rollbackHelp })),
+  verify: () => import('./commands/verify.ts').then((m) => ({ run: m.runVerify, help: m.verifyHelp })),
+  stats: () => import('./commands/stats.ts').then((m) => ({ run: m.runStats, help: m.statsHelp })),
+  forget: () => import('./commands/forget.ts').then((m) => ({ run: m.runForget, help: m.forgetHelp })),
+  gc: () => import('./commands/gc.ts').then((m) => ({ run: m.runGc, help: m.gcHelp })),
 };
 
-const USAGE = `engram — versioned, deduplicated, verified checkpoints of model state
+/** The top-level help (loads every command's module for its summary line). */
+async function usage(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  return `engram — versioned, deduplicated, verified checkpoints of model state
 
 usage: engram [--repo PATH|URL] [--endpoint URL] [--json] <command> [args]
 
 commands:
-${Object.values(COMMANDS).map((c) => '  ' + c.help.split('\n')[0]).join('\n')}
+${commands.map((c) => '  ' + c.help.split('\n')[0]).join('\n')}
 
 The repository is --repo, else $ENGRAM_REPO, else ./.engram. S3: --repo s3://bucket/prefix, with the
 server from --endpoint, else $AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL (default AWS), keys from
 $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY, region from $AWS_REGION (default us-east-1).
 \`engram <command> --help\` explains one command.`;
+}
 
 /** Splits out the global options, which may appear anywhere on the line. */
 function globals(argv: string[]): { repo?: string; endpoint?: string; json: boolean; rest: string[] } {
@@ -81,14 +73,15 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
   if (g.endpoint !== undefined) process.env.AWS_ENDPOINT_URL_S3 = g.endpoint;
   const [name, ...args] = g.rest;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    out(USAGE);
+    out(await usage());
     return name ? 0 : 2;
   }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
-    err(`engram: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
+    err(`engram: unknown command ${JSON.stringify(name)}\n\n${await usage()}`);
     return ERROR_CODES.InvalidArgument.exit;
   }
+  const cmd = await load();
   if (args.includes('--help') || args.includes('-h')) {
     out(cmd.help);
     return 0;

@@ -139,7 +139,10 @@ export class CodecPool {
   }
 
   #start(): Slot {
-    const worker = new Worker(new URL('./codec-worker-boot.js', import.meta.url));
+    // Compiled (dist/), the worker body starts as it is; from the sources (run through tsx), the boot
+    // file registers the TypeScript loader in the worker first (a worker does not inherit it).
+    const entry = import.meta.url.endsWith('.ts') ? './codec-worker-boot.js' : './codec-worker.js';
+    const worker = new Worker(new URL(entry, import.meta.url));
     const slot: Slot = { worker, busy: 0, ready: false };
     worker.on('message', (reply: CodecReply | 'ready') => {
       if (reply === 'ready') {

@@ -2,7 +2,14 @@
  * @module zstd through `@mongodb-js/zstd` (prebuilt per platform, no install script; runs on libuv's
  * thread pool so chunks compress in parallel). docs/ARCHITECTURE.md records why this binding.
  */
-import { compress, decompress } from '@mongodb-js/zstd';
+type Binding = typeof import('@mongodb-js/zstd');
+let binding: Promise<Binding> | undefined;
+
+// Loaded on first use: the native binding costs ~60 ms to load, which commands that never code a
+// chunk (`engram log`, `tag`, `--help`) should not pay.
+function zstd(): Promise<Binding> {
+  return (binding ??= import('@mongodb-js/zstd'));
+}
 
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -15,12 +22,12 @@ function asBytes(b: Buffer): Uint8Array {
 
 /** Compresses `data` at `level`. */
 export async function zstdCompress(data: Uint8Array, level: number): Promise<Uint8Array> {
-  return asBytes(await compress(asBuffer(data), level));
+  return asBytes(await (await zstd()).compress(asBuffer(data), level));
 }
 
 /** Decompresses one zstd frame. */
 export async function zstdDecompress(data: Uint8Array): Promise<Uint8Array> {
-  return asBytes(await decompress(asBuffer(data)));
+  return asBytes(await (await zstd()).decompress(asBuffer(data)));
 }
 
 /**

@@ -79,7 +79,10 @@ export class CommitThread {
     // libuv's thread pool starts with the first request any thread makes, and its threads inherit
     // that thread's priority: make sure it is this one, not the commit thread (which lowers its own).
     stat(location, noop);
-    this.#worker = new Worker(new URL('./commit-worker-boot.js', import.meta.url), { workerData: { location, fsync: options.fsync ?? true } });
+    // Compiled (dist/), the thread's body starts as it is; from the sources (run through tsx), the boot
+    // file registers the TypeScript loader in the thread first (a worker does not inherit it).
+    const entry = import.meta.url.endsWith('.ts') ? './commit-worker-boot.js' : './commit-worker.js';
+    this.#worker = new Worker(new URL(entry, import.meta.url), { workerData: { location, fsync: options.fsync ?? true } });
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#setReady = (error) => (error ? reject(error) : resolve());
     });

@@ -1,10 +1,15 @@
-/** Runs the real `engram` CLI (bin/engram.js) in a child process. */
+/** Runs the real `engram` CLI (bin/engram.js, which runs the compiled dist/) in a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildJs } from '../../scripts/build.ts';
+
+// The bin runs dist/: bring it up to date with the sources first, so that a CLI test never runs an
+// old build (scripts/test.sh builds before the run, so this is the no-op that only hashes sources).
+buildJs();
 
 export const BIN = fileURLToPath(new URL('../../bin/engram.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
