@@ -195,6 +195,31 @@ export class CodecPool {
     return this.#slots.length === this.#size && this.#slots.every((s) => s.ready);
   }
 
+  /**
+   * Starts the workers if they are not running and resolves once every one has loaded its code, or
+   * rejects with the reason one could not: for callers that need requests to really cross a thread
+   * (tests, benchmarks). Waits on the workers' own messages, not on a clock.
+   */
+  async whenReady(): Promise<void> {
+    if (this.#size < 1) return;
+    this.#slot();
+    if (this.#broken) throw new EngramError('Unsupported', 'worker threads are not available in this runtime', {});
+    await Promise.all(this.#slots.filter((s) => !s.ready).map((s) => new Promise<void>((resolve, reject) => {
+      const done = (e?: EngramError): void => {
+        s.worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        // Held while waited on (an idle worker is unref'd, and the process could end first).
+        if (s.busy === 0) s.worker.unref();
+        if (e) reject(e);
+        else resolve();
+      };
+      const onMessage = (m: unknown): void => void (m === 'ready' && done());
+      const onError = (e: Error): void => done(new EngramError('IOError', `codec worker failed to start: ${e.message}`, {}, { cause: e }));
+      const onExit = (code: number): void => done(new EngramError('IOError', `codec worker exited with code ${code} before it was ready`, {}));
+      s.worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      s.worker.ref();
+    })));
+  }
+
   /** Stops every worker. The pool starts new ones if used again. */
   async close(): Promise<void> {
     const slots = this.#slots.splice(0);

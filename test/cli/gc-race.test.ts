@@ -57,7 +57,7 @@ interface GcJson {
   skipped?: { reason: string; message: string };
 }
 
-test(`gc racing saves in other processes (${TRIALS} trials) never loses a chunk`, { timeout: 240_000 }, async () => {
+test(`gc racing saves in other processes (${TRIALS} trials) never loses a chunk`, async () => {
   const work = await tempDir('engram-gc-race-');
   const repo = join(work, 'repo');
   assert.equal((await runCli(['init', '--repo', repo, '--chunk-size', String(64 * 1024)])).code, 0);

@@ -10,7 +10,7 @@ import { S3Store } from '../../src/s3.ts';
 import { FIXTURES, hashTree, runCli, tempDir } from '../helpers/cli.ts';
 import { emptyS3Store, requireS3Env, s3ChildEnv, s3TestStoreOptions, s3TestUrl } from '../helpers/s3-test-store.ts';
 
-test('engram init/save/log/restore on s3://bucket/prefix with --endpoint', { timeout: 120_000 }, async () => {
+test('engram init/save/log/restore on s3://bucket/prefix with --endpoint', async () => {
   const e = requireS3Env();
   const url = s3TestUrl('cli');
   // No endpoint in the environment: only the flag names the server.

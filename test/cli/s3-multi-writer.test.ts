@@ -32,7 +32,7 @@ async function makeCheckpoint(dir: string, seed: number): Promise<void> {
   await writeFile(join(dir, 'own.safetensors'), writeSafetensors([tensor('head.weight', 300_000, seed), tensor('head.bias', 1000, seed + 1)]));
 }
 
-test(`${WRITERS} writer processes and a repeated gc on one S3 repository lose nothing`, { timeout: 300_000 }, async (t) => {
+test(`${WRITERS} writer processes and a repeated gc on one S3 repository lose nothing`, async (t) => {
   const e = requireS3Env();
   const env = s3ChildEnv();
   // A bucket of its own, which must not exist yet: `engram init` creates it.

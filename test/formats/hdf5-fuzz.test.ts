@@ -3,8 +3,8 @@
  * with mutations of h5py-written fixtures and engram-written files: truncation, bit flips (mostly
  * in the metadata: superblock, object headers, B-trees, heaps), huge lengths and addresses, wrong
  * counts (small increments of bytes, u16 and u32 fields), deeply nested groups, random bytes. Every
- * case must end in a typed EngramError or in a read that rebuilds the input exactly; none may take
- * over 2 s or request more than a small multiple of the file's size. Seeded.
+ * case must end in a typed EngramError or in a read that rebuilds the input exactly; none may
+ * request more than a small multiple of the file's size. Seeded.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';

@@ -3,7 +3,7 @@
  * truncation, bit flips, huge or off-by-some header lengths and versions, rewritten header
  * dictionaries (huge, negative and deeply nested shapes, unknown or big-endian descrs, Fortran
  * flags, missing or extra keys, shapes whose size does not match the data). Every case must end in
- * a typed EngramError or in a read that rebuilds the input exactly; none may take over 2 s or
+ * a typed EngramError or in a read that rebuilds the input exactly; none may
  * request more than a small multiple of the file's size. Seeded, so a failure names its case.
  */
 import assert from 'node:assert/strict';

@@ -4,7 +4,7 @@
  * name/extra lengths written into the zip's own records (end record, central directory, local
  * headers), wrong member counts, and archives of rewritten .npy members (huge, negative and deeply
  * nested shapes, duplicate names). Every case must end in a typed EngramError or in a read that
- * rebuilds the input exactly; none may take over 2 s or request more than a small multiple of the
+ * rebuilds the input exactly; none may request more than a small multiple of the
  * file's size, and no tensor may load more than deflate can expand the file to. Seeded.
  */
 import assert from 'node:assert/strict';

@@ -2,7 +2,7 @@
  * Fuzzes the ONNX reader with mutations of the fixtures: truncation, bit flips, huge or off-by-some
  * length varints, over-long varints, broken field keys (groups, unknown wire types), deeply nested
  * messages. Every case must end in a typed EngramError or in a read that rebuilds the input exactly;
- * none may take over 2 s or request more than a small multiple of the file's size. Seeded.
+ * none may request more than a small multiple of the file's size. Seeded.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';

@@ -2,7 +2,7 @@
  * Fuzzes the ONNX writer's template side: mutated templates (truncation, bit flips, huge or
  * off-by-some lengths, broken keys, deep nesting) with a new `fc.bias` written into them. Every
  * case ends in a typed error or in a model that engram reads back with the new bias and every
- * other initializer as the template had it; none hangs over 2 s or reads more than a small
+ * other initializer as the template had it; none reads more than a small
  * multiple of the template. Seeded.
  */
 import assert from 'node:assert/strict';
@@ -77,7 +77,6 @@ test(`ONNX writer survives ${CASES} mutated templates (seed ${SEED})`, async (t)
     for (let m = rnd() < 0.2 ? 2 : 1; m > 0; m--) bytes = mutate(bytes, fields[which]!);
     bytes = bytes.slice();
     const src = counting(bufferSource(`${DIR}case-${i}.onnx`, bytes));
-    const started = process.hrtime.bigint();
     const location = `out-${i}.data`;
     const work = (async () => {
       const plan = await planOnnxWrite(src, new Map([['fc.bias', { dtype: 'F32', shape: [10], data: bias }]]), {
@@ -90,9 +89,9 @@ test(`ONNX writer survives ${CASES} mutated templates (seed ${SEED})`, async (t)
       if (plan.dataLocation) written.set(plan.dataLocation, concatBytes(out));
       return concatBytes(model);
     })();
-    const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hang: over 2 s')), 2000).unref());
     try {
-      const model = await Promise.race([work, guard]);
+      // No clock (see FuzzRun): the bound is on bytes requested, checked below.
+      const model = await work;
       // The template read fine: the output must read too, with the new bias and the old rest.
       const before = await readOnnx(bufferSource(src.name, bytes), { openExternal });
       const after = await readOnnx(bufferSource('out.onnx', model), { openExternal });
@@ -107,8 +106,6 @@ test(`ONNX writer survives ${CASES} mutated templates (seed ${SEED})`, async (t)
     } finally {
       written.delete(location);
     }
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (ms > 2000) failures.push(`case ${i}: took ${ms.toFixed(0)} ms`);
     // readOnnx's walk, the writer's walk and the copy: each at most about the file once.
     if (src.requested > 4 * bytes.length + 256 * 1024) failures.push(`case ${i}: requested ${src.requested} bytes of a ${bytes.length}-byte template`);
   }

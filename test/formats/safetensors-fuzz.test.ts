@@ -4,7 +4,7 @@
  * huge, negative, swapped, overlapping or past the end; shapes huge, negative, fractional or not
  * matching their bytes; unknown dtypes; deeply nested and non-string metadata; tensors dropped or
  * doubled). Every case must end in a typed EngramError or in a read that rebuilds the input
- * exactly; none may take over 2 s or request more than a small multiple of the file's size. Seeded.
+ * exactly; none may request more than a small multiple of the file's size. Seeded.
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';

@@ -5,7 +5,7 @@
  * dropped, doubled, reordered, escaping the directory or missing; deeply nested topologies;
  * thousands of weights; weights added or removed so the counts no longer match the shards), and
  * shards truncated, extended, emptied or deleted. Every case must end in a typed EngramError or
- * in a read that rebuilds the file exactly; none may take over 2 s or request more than a small
+ * in a read that rebuilds the file exactly; none may request more than a small
  * multiple of the bytes of the model's files. Seeded, so a failure names its case.
  */
 import assert from 'node:assert/strict';
@@ -139,7 +139,6 @@ test(`TF.js readers survive ${CASES} mutated models (seed ${SEED})`, async (t) =
     // Read the model.json, or one of the shards as its model places it.
     const left = shards.filter((f) => files.has(f));
     const target = rnd() < 0.6 || left.length === 0 ? 'model.json' : pick(left);
-    const started = process.hrtime.bigint();
     try {
       const src = await open(target);
       let file: IngestedFile | undefined;
@@ -163,9 +162,7 @@ test(`TF.js readers survive ${CASES} mutated models (seed ${SEED})`, async (t) =
       if (label === undefined) failures.push(`case ${i} (${target}): ${e instanceof Error ? e.stack : String(e)}`);
       else tally(label);
     }
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (ms > 2000) failures.push(`case ${i}: took ${ms.toFixed(0)} ms`);
-    // The model.json once (twice when a shard looks for its model), each weight's bytes once, the shard's literal once.
+    // The bound is on bytes, not seconds (see FuzzRun): the model.json once (twice when a shard looks for its model), each weight's bytes once, the shard's literal once.
     if (requested > 3 * total + 16) failures.push(`case ${i}: requested ${requested} bytes of ${total} bytes of files`);
   }
   t.diagnostic(JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1]))));

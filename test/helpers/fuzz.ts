@@ -38,7 +38,12 @@ export interface FuzzBounds {
 /**
  * The outcomes of a fuzz suite's cases. {@link check} holds each case to the suites' one contract:
  * a read loads every tensor at its declared length and rebuilds the file byte for byte, a refusal
- * is a typed error; either way within 2 s and within the case's bounds on bytes.
+ * is a typed error; either way within the case's bounds on bytes requested and loaded.
+ *
+ * No clock: a limit in seconds failed correct runs on a busy machine (an HDF5 case that replaced
+ * its h5wasm worker took over 2 s at load 7). What a runaway reader does is read or allocate
+ * without bound, which the byte bounds catch on any machine; a read that never settles leaves
+ * nothing pending and node's test runner fails the test.
  */
 export class FuzzRun {
   readonly failures: string[] = [];
@@ -47,10 +52,8 @@ export class FuzzRun {
 
   /** Reads case `i` (the mutated `bytes`, behind the counting `src`) with `read` and records the outcome. */
   async check(i: number, bytes: Uint8Array, src: { readonly requested: number }, read: () => Promise<IngestedFile>, bounds: FuzzBounds): Promise<void> {
-    const started = process.hrtime.bigint();
-    const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hang: over 2 s')), 2000).unref());
     try {
-      const file = await Promise.race([read(), guard]);
+      const file = await read();
       const back = new Map<string, Uint8Array>();
       let loaded = 0;
       for (const tensor of file.tensors) {
@@ -69,8 +72,6 @@ export class FuzzRun {
       if (label === undefined) this.failures.push(`case ${i}: ${e instanceof Error ? e.stack : String(e)}`);
       else this.#tally(bounds.relabel ? bounds.relabel(label) : label);
     }
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (ms > 2000) this.failures.push(`case ${i}: took ${ms.toFixed(0)} ms`);
     if (src.requested > bounds.maxRequested) this.failures.push(`case ${i}: requested ${src.requested} bytes of a ${bytes.length}-byte file`);
   }
 

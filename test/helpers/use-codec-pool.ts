@@ -3,10 +3,7 @@ import { CodecPool, sha256Hex } from '../../src/store/index.ts';
 
 const pool = CodecPool.shared();
 const raw = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
-for (let i = 0; i < 50 && !pool.workersReady(); i++) {
-  await pool.encode(raw, { width: 4, level: 3 });
-  await new Promise((r) => setTimeout(r, 20));
-}
+await pool.whenReady();
 const enc = await pool.encode(raw, { width: 4, level: 3 });
 const back = await pool.decode(enc, { expectedHash: sha256Hex(raw) });
 console.log(`decoded ${back.byteLength} bytes`);

@@ -15,7 +15,7 @@ import { GatedStore } from './fixtures/stores.ts';
 import { MlpTrainer } from './fixtures/mlp.ts';
 import { runChild } from './fixtures/spawn-child.ts';
 
-test('SIGTERM to a training process: in-flight save finished, final checkpoint written, exit code 143', { timeout: 60_000 }, async () => {
+test('SIGTERM to a training process: in-flight save finished, final checkpoint written, exit code 143', async () => {
   const work = await tempDir('engram-preempt-');
   const path = join(work, 'repo');
   await (await Repository.init(path)).close();

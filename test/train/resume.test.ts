@@ -34,7 +34,7 @@ async function assertSameState(a: Snapshot, b: Snapshot, label: string): Promise
   }
 }
 
-test(`training SIGKILLed at random steps resumes bit-identical (${TRIALS} trials, sync and async saves)`, { timeout: 180_000 }, async () => {
+test(`training SIGKILLed at random steps resumes bit-identical (${TRIALS} trials, sync and async saves)`, async () => {
   const work = await tempDir('engram-resume-');
   const repoPath = join(work, 'repo');
   const repo = await Repository.init(repoPath);
