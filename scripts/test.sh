@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the test command (`npm test` runs `tsc --noEmit && bash scripts/test.sh`).
 #
-# 1. Installs the Debian packages the tests need, if any is missing, in one apt-get call.
+# 1. Installs the Debian packages the tests need, if any is missing, in one apt-get call (as root, or
+#    through sudo when not root: the README says what and why).
 # 2. Unless the environment already names an S3 server (ENGRAM_TEST_S3_ENDPOINT or AWS_ENDPOINT_URL,
 #    with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), starts a throw-away Ceph RGW with
 #    scripts/rgw-start.sh in a temp dir, exports its env, and stops it at exit whatever happens.
