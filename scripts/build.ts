@@ -14,7 +14,7 @@
  * Every output is written to a temporary file and renamed into place, so builds racing each other
  * (test files starting at once, each making sure dist/ is current) leave whole files.
  */
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -131,10 +131,14 @@ export function buildJs(): BuildResult {
   return { emitted: stale.length, removed: gone.length };
 }
 
-/** Emits the .d.ts types of the whole of src/ into dist/ (`tsc -p tsconfig.build.json`). */
-export function buildTypes(): void {
+/** Emits the .d.ts types of the whole of src/ into dist/ (`tsc -p tsconfig.build.json`, in a child process). */
+export function buildTypes(): Promise<void> {
   const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tsc -p tsconfig.build.json: exit ${code}`))));
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -145,8 +149,15 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(2);
   }
   const started = performance.now();
+  // The declarations (tsc, a child process) build while this process emits the JavaScript.
+  const types = args.includes('--js') ? undefined : buildTypes();
   const r = buildJs();
-  if (!args.includes('--js')) buildTypes();
+  try {
+    await types;
+  } catch (e) {
+    process.stderr.write(`build: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   const what = args.includes('--js') ? 'JavaScript' : 'JavaScript and types';
   process.stderr.write(`build: ${what} in ${relative(ROOT, DIST)}/ (${r.emitted} emitted, ${r.removed} removed) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
