@@ -14,6 +14,7 @@
  * Targets: `--version` and `--help` ≤ 150 ms, `log` ≤ 300 ms. Exit status 0 whatever the verdict.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +53,17 @@ function timed(argv: readonly string[]): number {
   return s;
 }
 
+/** CPU seconds (user + system) of this process's waited-for children so far; undefined off Linux. */
+function childCpu(): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): cutime and cstime are the 14th and 15th.
+    const f = readFileSync('/proc/self/stat', 'utf8').split(')').pop()!.trim().split(/\s+/);
+    return (Number(f[13]) + Number(f[14])) / 100; // clock ticks: getconf CLK_TCK is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -77,6 +89,7 @@ try {
   };
   const names = Object.keys(arms);
   const samples = new Map<string, number[]>(names.map((n) => [n, []]));
+  const cpu = new Map<string, number>(names.map((n) => [n, 0]));
   // Warm the page cache once (the first run after a build reads every file from disk).
   for (const n of names) timed(arms[n]!);
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -85,7 +98,10 @@ try {
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < names.length; k++) {
       const n = names[(r + k) % names.length]!;
+      const c0 = childCpu();
       samples.get(n)!.push(timed(arms[n]!));
+      const c1 = childCpu();
+      if (c0 !== undefined && c1 !== undefined) cpu.set(n, cpu.get(n)! + c1 - c0);
     }
   }
 
@@ -99,7 +115,8 @@ try {
       workload: 'startup', name: n, value: v, unit: 's', text: ms(v), comparisons,
       ...(bound !== undefined ? { target: `<= ${ms(bound)}` } : {}),
       status: statusOf(bound !== undefined ? [{ value: v, op: '<=', bound }] : []),
-      note: `median of ${rounds}`,
+      // CPU time moves less with the machine's load than wall time does (10 ms ticks, averaged).
+      note: `median of ${rounds}; CPU ${ms(cpu.get(n)! / rounds)} on average`,
     };
   });
   process.stdout.write(`${formatTable(figures)}\n`);
@@ -107,7 +124,8 @@ try {
   if (writeDoc) {
     const body = `\`npm run bench:startup\` (bench/startup.ts) runs each command as a new process, ${rounds} rounds, the order rotating
 from round to round, and reports the median time from spawn to exit against \`node -e 0\` timed in the
-same rounds. \`engram log\` reads a repository of 3 snapshots of one small file. The last line is the
+same rounds; the CPU time (user + system, averaged over the rounds) moves less with the machine's load.
+\`engram log\` reads a repository of 3 snapshots of one small file. The last line is the
 same \`--help\` run from the TypeScript sources through tsx, as the bin ran before it ran dist/.
 
 | | |
