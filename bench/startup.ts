@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildJs } from '../scripts/build.ts';
@@ -93,6 +93,7 @@ try {
   // Warm the page cache once (the first run after a build reads every file from disk).
   for (const n of names) timed(arms[n]!);
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const overloaded = loadavg()[0]! > availableParallelism();
   const quiet = await waitForQuietCpu(0.15, 60);
   log(`load average ${load}; CPUs ${quiet.busy === undefined ? '?' : `${Math.round(quiet.busy * 100)} %`} busy before the rounds (waited ${quiet.waited.toFixed(0)} s)`);
   for (let r = 0; r < rounds; r++) {
@@ -134,7 +135,11 @@ same \`--help\` run from the TypeScript sources through tsx, as the bin ran befo
 | load average before the rounds | ${load} (CPUs ${quiet.busy === undefined ? '?' : `${Math.round(quiet.busy * 100)} %`} busy; this machine is shared, and every figure here moves with its load) |
 
 ${markdownTable(figures)}
-${hasVersion ? '' : '\n`engram --version` was not in this build of the CLI when this ran.\n'}
+${hasVersion ? '' : '\n`engram --version` was not in this build of the CLI when this ran.\n'}${overloaded ? `
+This run cannot judge the targets: the load average (${load}) was above the number of CPUs
+(${availableParallelism()}), and node itself took ${ms(node)} to start and exit. The ratios against
+\`node -e 0\` are the figures to compare; the targets need a run on a quiet machine.
+` : ''}
 What a command loads is what it costs: \`bin/engram.js\` imports \`dist/cli/main.js\`, which imports each
 command's module only when that command runs; \`log\` loads the repository layer (about 55 modules) but
 not the format readers, zstd, the AWS SDK or TF.js. test/cli/startup.test.ts checks what is loaded
