@@ -1,6 +1,9 @@
 /** @module What every command receives: parsed global options and output helpers. */
-import { Repository } from '../repo/index.ts';
-import { decodeFileTensor } from '../formats/index.ts';
+import { Repository, type FileTensorDecoder } from '../repo/index.ts';
+
+// The format readers are most of the package: they load when a tensor held in a file is read, not
+// when a command opens a repository (`engram log` never reads one).
+const decodeFileTensor: FileTensorDecoder = async (file, tensor) => (await import('../formats/index.ts')).decodeFileTensor(file, tensor);
 
 /** Global options and I/O of one CLI invocation. */
 export interface CliContext {
