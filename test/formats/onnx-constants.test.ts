@@ -77,6 +77,11 @@ describe('ONNX Constant nodes, in subgraphs too', () => {
     assert.equal(sha(rebuildFile(file, (n) => loaded.get(n)!)), sha(bytes));
   });
 
+  test('a typed-field value the dtype cannot hold (300 in an INT8) is a FormatError, not wrapped to 44', async () => {
+    const bytes = new Uint8Array(await readFile(join(DIR, 'int8-out-of-range.onnx')));
+    await assert.rejects(readTensorFile(bufferSource('int8-out-of-range.onnx', bytes)), (e: Error & { code?: string }) => e.code === 'FormatError' && /300/.test(e.message));
+  });
+
   test('engram save → show → restore: the tensors are listed and the restored model runs in onnxruntime', async () => {
     const work = await tempDir();
     const repo = join(work, 'repo');
