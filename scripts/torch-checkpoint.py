@@ -11,8 +11,8 @@
                                            'archive'), to compare engram's bytes with torch's.
   torch-checkpoint.py make-large FILE      torch.save a small model's state dict whose weights are
                                            each over 64 KiB (f32, bf16, f16) plus two small biases.
-  ... make FILE --no-empty                 leave out the empty tensor (engram's reader keeps an empty
-                                           tensor's storage as a separate 'storage:<key>' tensor).
+  ... make FILE --no-empty                 leave out the empty tensor (older engram readers listed an
+                                           empty tensor's storage as an extra 'storage:<key>' tensor).
 
 Never executes anything from a file it did not write except through torch.load(weights_only=True),
 or with --full, torch's full unpickler (only for files the test wrote itself).

@@ -61,4 +61,10 @@ export interface IngestedFile {
   readonly withheld?: readonly WithheldTensor[];
   /** Free-form metadata the format carries (safetensors `__metadata__`), for display. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Set when `tensors` are another file's own (a TF.js weight shard's weights are its model.json's):
+   * that file's path relative to this file's directory, `/`-separated. A save holding both names
+   * each tensor once, after that file (repo `FileInput.tensorsOf`).
+   */
+  readonly tensorsOf?: string;
 }

@@ -66,7 +66,7 @@ export async function readTensorFile(src: ByteSource): Promise<IngestedFile> {
   if ((await detectPytorch(src)) !== undefined) return orOpaque(src, readPytorch);
   if (lower.endsWith('.safetensors')) return readSafetensors(src);
   if (lower.endsWith('.onnx')) return orOpaque(src, (s) => readOnnx(s));
-  // A TF.js model.json: any other JSON (configs, tokenizers) is kept opaque.
+  // A TF.js model.json or bare weights manifest: any other JSON (configs, tokenizers) is kept opaque.
   if (lower.endsWith('.json')) {
     const model = await readModelJson(src);
     return model ? orOpaque(src, (s) => readTfjsModel(s, { model })) : readOpaque(src);

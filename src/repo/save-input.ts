@@ -55,6 +55,14 @@ export interface FileInput {
    * for one says why it is missing.
    */
   readonly withheld?: readonly { readonly name: string; readonly reason: string }[];
+  /**
+   * The path, in the same save, of the file whose tensors these are (a TF.js shard's weights are
+   * its model.json's; formats/ `IngestedFile.tensorsOf`, resolved against the save's paths). When
+   * that file is saved too and lists every tensor of this one with the same dtype and shape, this
+   * file's tensor segments name that file's tensors and it adds none of its own: one weight, one
+   * name. Otherwise this file keeps its own tensors.
+   */
+  readonly tensorsOf?: string;
 }
 
 /** Progress of a long operation, in bytes. */

@@ -15,6 +15,7 @@ import { newId, type Clock } from './ids.ts';
 import { encodeManifest, INLINE_BLOB_MAX, manifestKey, type BlobEntry, type ChunkInfo, type ChunkRef, type FileEntry, type SnapshotManifest, type TensorEntry } from './manifest.ts';
 import { checkRunName } from './ref-name.ts';
 import { fileTensorName, type SaveOptions } from './save-input.ts';
+import { tensorOwner } from './tensor-owner.ts';
 
 /** What the save path needs from its repository. */
 export interface SaveContext {
@@ -132,16 +133,20 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
 
   const files: FileEntry[] = [];
   const paths = new Set<string>();
+  const byPath = new Map((options.files ?? []).map((f) => [f.path, f]));
   for (const f of options.files ?? []) {
     if (paths.has(f.path)) throw new EngramError('InvalidArgument', `file ${f.path} is given twice`, { path: f.path });
     paths.add(f.path);
+    // A file whose tensors another saved file lists (its owner) names the owner's tensors instead.
+    const owner = tensorOwner(f, byPath);
     const inLayout = new Set(f.segments.flatMap((s) => (s.kind === 'tensor' ? [s.tensor] : [])));
-    for (const t of f.tensors) {
+    for (const t of owner === undefined ? f.tensors : []) {
       const name = fileTensorName(f.path, t.name);
       if (t.literalOnly !== undefined && !inLayout.has(t.name)) addInFile(name, f.path, t.dtype, t.shape, await t.load());
       else await addTensor(name, t.dtype, t.shape, await t.load());
     }
-    const segments: FileSegment[] = f.segments.map((s) => (s.kind === 'tensor' ? { ...s, tensor: fileTensorName(f.path, s.tensor) } : s));
+    const named = owner ?? f.path;
+    const segments: FileSegment[] = f.segments.map((s) => (s.kind === 'tensor' ? { ...s, tensor: fileTensorName(named, s.tensor) } : s));
     const withheld = (f.withheld ?? []).map((w) => ({ tensor: fileTensorName(f.path, w.name), reason: w.reason }));
     files.push({
       path: f.path, format: f.format, size: f.size, sha256: f.sha256, literal: await addBlob(f.literal), segments,

@@ -29,7 +29,7 @@ describe('PyTorch export through the CLI', () => {
     const dir = await tempDir();
     const repo = join(dir, 'repo');
     const ref = join(dir, 'ref.pt');
-    const want = torchScript('make', ref, '--no-empty');
+    const want = torchScript('make', ref);
     assert.equal((await runCli(['init', '--repo', repo])).code, 0);
     const save = await runCli(['save', ref, '--repo', repo, '--run', 'pt', '--step', '1']);
     assert.equal(save.code, 0, save.stderr);

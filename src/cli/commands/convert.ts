@@ -60,8 +60,9 @@ export async function runConvert(ctx: CliContext, argv: string[]): Promise<numbe
       bar.done();
     }
     // Only safetensors carries string metadata the same way (`__metadata__`), so only it keeps it;
-    // h5 → h5 keeps the Keras attributes (model_config, training_config, …) the same way.
-    const keepMetadata = (format === 'safetensors' && file.format === 'safetensors') || (format === 'h5' && file.format === 'hdf5');
+    // h5 → h5 keeps the Keras attributes (model_config, training_config, …) the same way. TF.js →
+    // safetensors keeps `weight:<name>`: a quantized weight's U8/F16 bytes mean nothing without it.
+    const keepMetadata = (format === 'safetensors' && (file.format === 'safetensors' || file.format === 'tfjs')) || (format === 'h5' && file.format === 'hdf5');
     const written = await writeTensorOutput(out, format, tensors, keepMetadata && file.metadata ? { metadata: file.metadata } : {});
     if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: written });
     else ctx.out(`Wrote ${tensors.length} tensors from ${input} (${file.format}) to ${out} (${format}, ${formatBytes(written)})`);

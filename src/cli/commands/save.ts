@@ -1,6 +1,7 @@
 /** @module `engram save`: ingests files and directories into a new snapshot. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { posix } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import { openFileSource, readTensorFile, type ByteSource } from '../../formats/index.ts';
@@ -126,10 +127,13 @@ export async function runSave(ctx: CliContext, argv: string[]): Promise<number> 
       const src = await openFileSource(f.abs, f.abs);
       sources.push(src);
       const ingested = await readTensorFile(src);
+      // The owner's path in the snapshot; one outside the saved tree is not in this save.
+      const tensorsOf = ingested.tensorsOf === undefined ? undefined : posix.normalize(posix.join(posix.dirname(f.rel), ingested.tensorsOf));
       files.push({
         path: f.rel, format: ingested.format, size: ingested.size, sha256: await sha256File(f.abs),
         literal: ingested.literal, segments: ingested.segments, tensors: ingested.tensors,
         ...(ingested.withheld ? { withheld: ingested.withheld } : {}),
+        ...(tensorsOf !== undefined && !tensorsOf.startsWith('../') ? { tensorsOf } : {}),
       });
     }
     const bar = new ProgressBar('saving', { format: formatBytes });

@@ -83,7 +83,15 @@ export function decodeTypedData(field: OnnxTypedField, dtype: DenseDType, chunks
   const size = dtypeSize(dtype);
   const out = new Uint8Array(values.length * size);
   const view = new DataView(out.buffer);
+  // A value the dtype cannot hold is malformed, not something to wrap: truncating it would pass on
+  // a different value (300 as an INT8, 2 as a BOOL). Either signedness of the width is accepted.
+  const low = size === 8 ? undefined : -(1n << BigInt(8 * size - 1));
+  const high = dtype === 'BOOL' ? 1n : size === 8 ? undefined : (1n << BigInt(8 * size)) - 1n;
   values.forEach((v, k) => {
+    const signed = BigInt.asIntN(64, v);
+    if (low !== undefined && high !== undefined && (signed < (dtype === 'BOOL' ? 0n : low) || signed > high)) {
+      throw new TypedDataError(`${field} value ${signed} does not fit ${dtype}`, chunks[0]?.at ?? 0);
+    }
     if (size === 8) view.setBigUint64(k * 8, v, true);
     else if (size === 4) view.setUint32(k * 4, Number(v & 0xffffffffn), true);
     else if (size === 2) view.setUint16(k * 2, Number(v & 0xffffn), true);

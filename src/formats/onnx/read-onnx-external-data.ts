@@ -1,8 +1,8 @@
 /**
  * @module Reads an ONNX external data file (e.g. `model.onnx.data`) as the tensors a sibling `.onnx`
- * model places in it. The model lists those tensors too (read from here), so both files name the
- * same bytes as tensors: tensors are chunked by content at fixed offsets from their start, so the
- * weights are stored once, whereas opaque file bytes (content-defined chunks) would store them twice.
+ * model places in it. The model lists those tensors too (read from here): saved together, the data
+ * file's segments name the model's tensors (`tensorsOf`), so each weight has one name and is stored
+ * once, whereas opaque file bytes (content-defined chunks) would store them twice.
  */
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
@@ -29,6 +29,7 @@ export async function readOnnxExternalData(src: ByteSource): Promise<IngestedFil
   if (models === undefined) return undefined;
   const owners = models.filter((e) => e !== self).slice(0, ONNX_MAX_OWNER_CANDIDATES);
   const refs = new Map<string, OnnxExternalRef>();
+  const referrers = new Set<string>();
   for (const owner of owners) {
     let model: ByteSource | undefined;
     try {
@@ -36,7 +37,11 @@ export async function readOnnxExternalData(src: ByteSource): Promise<IngestedFil
       // Only the model's structure is read: a stub opener keeps it from opening this file again.
       const view: ByteSource = { name: src.name, size: src.size, read: (o, l) => src.read(o, l), close: async () => {} };
       const file = await readOnnx(model, { openExternal: async () => view });
-      for (const r of file.external) if (normalize(r.location) === self && !refs.has(r.name)) refs.set(r.name, r);
+      for (const r of file.external) {
+        if (normalize(r.location) !== self) continue;
+        referrers.add(owner);
+        if (!refs.has(r.name)) refs.set(r.name, r);
+      }
     } catch (e) {
       if (!isEngramError(e)) throw e;
     } finally {
@@ -53,7 +58,9 @@ export async function readOnnxExternalData(src: ByteSource): Promise<IngestedFil
   }
   try {
     const { literal, segments } = await layoutFile(src, ranges);
-    return { format: 'onnx', size: src.size, tensors, literal, segments };
+    // One model refers to it (the usual case): its tensors are that model's, named once when both are saved.
+    const tensorsOf = referrers.size === 1 ? [...referrers][0]! : undefined;
+    return { format: 'onnx', size: src.size, tensors, literal, segments, ...(tensorsOf !== undefined ? { tensorsOf } : {}) };
   } catch (e) {
     if (isEngramError(e, 'FormatError')) return undefined; // overlapping ranges: keep it opaque
     throw e;

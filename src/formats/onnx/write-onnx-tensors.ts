@@ -29,13 +29,20 @@ export interface OnnxCandidate {
  * const plan = await planOnnxFromTensors(template, snapshotTensors, { dataLocation: 'out.onnx.data' });
  */
 export async function planOnnxFromTensors(template: ByteSource, candidates: readonly OnnxCandidate[], options: WriteOnnxOptions = {}): Promise<OnnxWritePlan> {
-  const { tensors } = await readOnnx(template, options.openExternal ? { openExternal: options.openExternal } : {});
-  const initializers = new Set(tensors.map((t) => t.name));
+  const { tensors, origin } = await readOnnx(template, options.openExternal ? { openExternal: options.openExternal } : {});
+  const initializers = new Set(tensors.filter((t) => origin[t.name] === 'initializer').map((t) => t.name));
+  const constants = new Set(tensors.filter((t) => origin[t.name] !== 'initializer').map((t) => t.name));
   const chosen = new Map<string, OnnxTensorInput>();
   const from = new Map<string, string>();
   for (const c of candidates) {
     const colon = c.name.indexOf(':');
     const target = initializers.has(c.name) ? c.name : colon >= 0 && initializers.has(c.name.slice(colon + 1)) ? c.name.slice(colon + 1) : undefined;
+    const constant = constants.has(c.name) ? c.name : colon >= 0 && constants.has(c.name.slice(colon + 1)) ? c.name.slice(colon + 1) : undefined;
+    if (target === undefined && constant !== undefined) {
+      throw new EngramError('Unsupported', `tensor ${JSON.stringify(c.name)} is a Constant node's value or a subgraph tensor of ${basename(template.name)}; engram writes main-graph initializers only: choose the tensors to write with a name prefix`, {
+        tensor: c.name, template: template.name,
+      });
+    }
     if (target === undefined) {
       throw new EngramError('NotFound', `tensor ${JSON.stringify(c.name)} matches no initializer of ${basename(template.name)}; choose the tensors to write with a name prefix`, {
         tensor: c.name, template: template.name,

@@ -123,7 +123,10 @@ function invalid(message: string, data: Record<string, unknown>): EngramError {
 export async function planOnnxWrite(template: ByteSource, tensors: ReadonlyMap<string, OnnxTensorInput>, options: WriteOnnxOptions = {}): Promise<OnnxWritePlan> {
   const openExternal = options.openExternal ?? ((loc: string) => openFileSource(join(dirname(template.name), loc)));
   // A full read first: it validates the template (lengths, dtypes, external ranges) and lists it.
-  const onnx = await readOnnx(template, { openExternal });
+  const read = await readOnnx(template, { openExternal });
+  // Only the main graph's initializers are written; Constant node values and subgraph tensors are copied as they are.
+  const isInitializer = (name: string): boolean => read.origin[name] === 'initializer';
+  const onnx = { tensors: read.tensors.filter((t) => isInitializer(t.name)), external: read.external.filter((e) => isInitializer(e.name)) };
   const known = new Map(onnx.tensors.map((t) => [t.name, t]));
   const externalOf = new Map<string, OnnxExternalRef>(onnx.external.map((e) => [e.name, e]));
   for (const [name, t] of tensors) {

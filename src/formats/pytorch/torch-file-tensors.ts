@@ -1,11 +1,12 @@
 /**
  * @module Turns torch tensors (strided views of storages) into IngestedTensors and the file's
- * tensor ranges. A storage is one contiguous range of the file; when a tensor covers its storage
- * exactly (contiguous, offset 0, same element count — every ordinary state dict), that tensor's
- * canonical bytes *are* the storage bytes, so the range is that tensor's segment and it
- * deduplicates with the same tensor from safetensors or .npy. Any other storage (shared by
- * partial views, or only viewed with strides) becomes a tensor of its own, `storage:<key>`, that
- * holds the range; the views are still exposed as logical C-order tensors, gathered on load.
+ * tensor ranges. The tensors are exactly the checkpoint's tensors (a state dict's entries, no
+ * more): a tensor whose elements are one dense run of its storage — C order (every ordinary
+ * state dict; its bytes *are* the file's, so it deduplicates with the same tensor from
+ * safetensors or .npy), or Fortran order (a saved `.t()`, held with a Fortran segment encoding)
+ * — claims that byte range as its segment, unless an earlier tensor already claimed part of it
+ * (tied weights). Every other view (strided, expanded, overlapping) is gathered into C order on
+ * load, and storage bytes no tensor claims stay literal bytes of the file.
  */
 import { formatError } from '../../errors/index.ts';
 import { dtypeSize } from '../../tensor/index.ts';
@@ -26,15 +27,23 @@ export interface StoragePlacement {
 
 const elementCount = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
 
-/** True when the view is the whole storage in C order. */
-function coversStorage(v: TorchTensorView): boolean {
-  if (v.storageOffset !== 0 || elementCount(v.shape) !== v.storage.numel) return false;
+/** True when the view's strides are those of a dense array of its shape, last axis fastest (C) or first (F). */
+function isDense(v: TorchTensorView, order: 'C' | 'F'): boolean {
   let expect = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
+  const rank = v.shape.length;
+  for (let k = 0; k < rank; k++) {
+    const i = order === 'C' ? rank - 1 - k : k;
     if (v.shape[i] !== 1 && v.stride[i] !== expect) return false;
     expect *= v.shape[i]!;
   }
   return true;
+}
+
+/** How a view's elements sit in its storage when they are one dense run of it; undefined otherwise. */
+function denseOrder(v: TorchTensorView): 'C' | 'F' | undefined {
+  if (elementCount(v.shape) === 0) return undefined;
+  if (isDense(v, 'C')) return 'C';
+  return isDense(v, 'F') ? 'F' : undefined;
 }
 
 /** Copies a strided view out of its storage's bytes into C order. */
@@ -69,45 +78,48 @@ export function torchFileTensors(
   const tensors: IngestedTensor[] = [];
   const ranges: TensorRange[] = [];
   const names = new Set<string>();
-  const claim = (name: string): void => {
-    if (names.has(name)) throw formatError(src.name, 0, `unsupported checkpoint: two tensors are both named ${JSON.stringify(name)}`);
-    names.add(name);
-  };
-  const owned = new Set<string>();
-  const views: NamedTorchTensor[] = [];
+  // Byte ranges of each storage already claimed as some tensor's segment: [start, end) in file offsets.
+  const claimed = new Map<string, Array<readonly [number, number]>>();
   for (const t of named) {
     const place = placements.get(t.view.storage.key);
     if (!place) throw formatError(src.name, 0, `tensor ${JSON.stringify(t.name)} refers to storage ${t.view.storage.key}, which the file does not hold`);
-    claim(t.name);
+    if (names.has(t.name)) throw formatError(src.name, 0, `unsupported checkpoint: two tensors are both named ${JSON.stringify(t.name)}`);
+    names.add(t.name);
     const { dtype } = place.storage;
-    if (!owned.has(place.storage.key) && coversStorage(t.view)) {
-      owned.add(place.storage.key);
-      tensors.push(fileTensor(src, { name: t.name, dtype, shape: t.view.shape, byteLength: place.byteLength, offset: place.offset }));
-      ranges.push({ start: place.offset, length: place.byteLength, tensor: t.name });
-    } else {
-      views.push(t);
-    }
-  }
-  const viewed = new Map<string, StoragePlacement>();
-  for (const t of views) {
-    const place = placements.get(t.view.storage.key)!;
-    if (!owned.has(place.storage.key)) viewed.set(place.storage.key, place);
-    const width = dtypeSize(place.storage.dtype);
+    const width = dtypeSize(dtype);
     const byteLength = elementCount(t.view.shape) * width;
-    tensors.push({
-      name: t.name, dtype: place.storage.dtype, shape: t.view.shape, byteLength,
-      async load() {
-        checkLoadable(t.name, byteLength);
-        if (byteLength === 0) return new Uint8Array(0);
-        return gather(await src.read(place.offset, place.byteLength), t.view, width);
-      },
-    });
-  }
-  for (const [key, place] of viewed) {
-    const name = `storage:${key}`;
-    claim(name);
-    tensors.push(fileTensor(src, { name, dtype: place.storage.dtype, shape: [place.storage.numel], byteLength: place.byteLength, offset: place.offset }));
-    ranges.push({ start: place.offset, length: place.byteLength, tensor: name });
+    const order = denseOrder(t.view);
+    if (order !== undefined) {
+      const start = place.offset + t.view.storageOffset * width;
+      const end = start + byteLength;
+      const taken = claimed.get(place.storage.key) ?? [];
+      if (!taken.some(([a, b]) => start < b && a < end)) {
+        taken.push([start, end]);
+        claimed.set(place.storage.key, taken);
+        const encoding = order === 'F' ? { order: 'F' as const } : undefined;
+        tensors.push(fileTensor(src, { name: t.name, dtype, shape: t.view.shape, byteLength, offset: start, encoding }));
+        ranges.push({ start, length: byteLength, tensor: t.name, encoding });
+        continue;
+      }
+    }
+    tensors.push(gatheredTensor(src, t, place, byteLength));
   }
   return { tensors, ranges };
+}
+
+/** A view read from the part of its storage it touches and copied into C order on load. */
+function gatheredTensor(src: ByteSource, t: NamedTorchTensor, place: StoragePlacement, byteLength: number): IngestedTensor {
+  const width = dtypeSize(place.storage.dtype);
+  return {
+    name: t.name, dtype: place.storage.dtype, shape: t.view.shape, byteLength,
+    async load() {
+      checkLoadable(t.name, byteLength);
+      if (byteLength === 0) return new Uint8Array(0);
+      // Strides are non-negative, so the view spans [storageOffset, last]; the hooks checked last < numel.
+      const last = t.view.shape.reduce((n, d, i) => n + (d - 1) * t.view.stride[i]!, t.view.storageOffset);
+      const from = t.view.storageOffset;
+      const span = await src.read(place.offset + from * width, (last - from + 1) * width);
+      return gather(span, { ...t.view, storageOffset: 0 }, width);
+    },
+  };
 }

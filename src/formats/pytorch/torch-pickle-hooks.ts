@@ -35,6 +35,22 @@ const DTYPE_GLOBALS = [
   'int8', 'uint8', 'bool', 'complex64', 'complex128', 'float8_e4m3fn', 'float8_e5m2', 'uint16', 'uint32', 'uint64',
 ].map((d) => `torch.${d}`);
 
+/**
+ * torch's rebuild functions for tensors that are not one dense strided storage (quantized, sparse,
+ * nested) and the enum globals their arguments name: allowed as names, never called. REDUCE on one
+ * is a FormatError 'unsupported…', so such a checkpoint is kept opaque (restored byte for byte)
+ * instead of refused as hostile — and its bytes are never passed on as some dense dtype's values.
+ */
+const UNSUPPORTED_REBUILDS: ReadonlySet<string> = new Set([
+  ...['_rebuild_qtensor', '_rebuild_sparse_tensor', '_rebuild_sparse_csr_tensor', '_rebuild_nested_tensor'].map((f) => `torch._utils.${f}`),
+  // Sparse tensors name their layout through it ('torch.sparse_coo'); dense ones never do.
+  'torch.serialization._get_layout',
+]);
+const TENSOR_ENUM_GLOBALS = [
+  'per_tensor_affine', 'per_channel_affine', 'per_tensor_symmetric', 'per_channel_symmetric', 'per_channel_affine_float_qparams',
+  'sparse_coo', 'sparse_csr', 'sparse_csc', 'sparse_bsr', 'sparse_bsc',
+].map((n) => `torch.${n}`);
+
 const REBUILD_TENSOR = 'torch._utils._rebuild_tensor_v2';
 const REBUILD_PARAMETER = 'torch._utils._rebuild_parameter';
 const REBUILD_PARAMETER_WITH_STATE = 'torch._utils._rebuild_parameter_with_state';
@@ -45,6 +61,7 @@ const CODECS_ENCODE = '_codecs.encode';
 export const TORCH_ALLOWED_GLOBALS: ReadonlySet<string> = new Set([
   REBUILD_TENSOR, REBUILD_PARAMETER, REBUILD_PARAMETER_WITH_STATE, ORDERED_DICT, CODECS_ENCODE,
   'torch.storage.TypedStorage', ...Object.keys(STORAGE_DTYPES), ...UNSUPPORTED_STORAGE_CLASSES, ...DTYPE_GLOBALS,
+  ...UNSUPPORTED_REBUILDS, ...TENSOR_ENUM_GLOBALS,
 ]);
 
 /** One storage as a persistent id names it. */
@@ -140,6 +157,7 @@ export function torchPickleHooks(file: string, persistentLoad: (pid: PyTuple, at
           return out;
         }
         default:
+          if (UNSUPPORTED_REBUILDS.has(callable.qualified)) throw formatError(file, at, `unsupported tensor kind: ${callable.name} (quantized, sparse or nested tensors have no dense dtype)`);
           throw refuse(at, `REDUCE calls ${callable.qualified}, which engram does not call`, callable.qualified);
       }
     },

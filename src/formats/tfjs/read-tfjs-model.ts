@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { formatError } from '../../errors/index.ts';
 import { openFileSource, type ByteSource } from '../byte-source.ts';
 import type { IngestedFile, IngestedTensor } from '../ingested-file.ts';
-import { hasWeightsManifest, parseTfjsManifest, type TfjsManifest } from './tfjs-manifest.ts';
+import { parseTfjsManifest, weightGroups, type TfjsManifest } from './tfjs-manifest.ts';
 import { groupShards, groupTensor, type OpenShard } from './tfjs-shards.ts';
 
 /** The largest model.json engram parses (topologies of very deep models run to a few MB). */
@@ -26,16 +26,18 @@ export interface ReadTfjsModelOptions {
   readonly model?: TfjsModelJson;
 }
 
-/** A model.json's decoded JSON and manifest. */
+/** A model.json's (or bare weights manifest's) bytes and decoded JSON. */
 export interface TfjsModelJson {
   readonly bytes: Uint8Array;
-  readonly json: Record<string, unknown>;
+  /** An object with `weightsManifest` (model.json), or the list of groups itself (a weights manifest). */
+  readonly json: unknown;
 }
 
 /**
  * The decoded JSON of `src` when it is a TF.js model.json (UTF-8 JSON, an object with a
- * `weightsManifest` list, at most {@link MAX_TFJS_MODEL_JSON} bytes), else undefined: any other
- * .json (a tokenizer, a config) is not a model and is kept opaque.
+ * `weightsManifest` list) or a bare weights manifest (`*-weights_manifest.json`: the list of groups
+ * itself, as face-api.js ships its models), at most {@link MAX_TFJS_MODEL_JSON} bytes; else
+ * undefined: any other .json (a tokenizer, a config) is not a model and is kept opaque.
  */
 export async function readModelJson(src: ByteSource): Promise<TfjsModelJson | undefined> {
   if (src.size < 2 || src.size > MAX_TFJS_MODEL_JSON) return undefined;
@@ -46,13 +48,17 @@ export async function readModelJson(src: ByteSource): Promise<TfjsModelJson | un
   } catch {
     return undefined;
   }
-  return hasWeightsManifest(json) ? { bytes, json: json as Record<string, unknown> } : undefined;
+  return weightGroups(json) ? { bytes, json } : undefined;
 }
 
 /** The file metadata of a model: its producer fields, and each weight's TF.js dtype, group and quantization where they say more than its dtype. */
-export function tfjsMetadata(json: Record<string, unknown>, manifest: TfjsManifest): Record<string, string> {
+export function tfjsMetadata(json: unknown, manifest: TfjsManifest): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key of ['format', 'generatedBy', 'convertedBy'] as const) if (typeof json[key] === 'string') out[key] = json[key];
+  const top = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
+  for (const key of ['format', 'generatedBy', 'convertedBy'] as const) {
+    const v = top[key];
+    if (typeof v === 'string') out[key] = v;
+  }
   for (const g of manifest.groups) {
     for (const w of g.weights) {
       if (!w.quantization && w.group === undefined) continue;
@@ -68,7 +74,7 @@ export function shardsBeside(file: string): OpenShard {
 }
 
 /**
- * Reads a TF.js model.json. Its tensors are the manifest's weights in manifest order — quantized
+ * Reads a TF.js model.json or bare weights manifest. Its tensors are the manifest's weights in manifest order — quantized
  * weights as their stored uint8/uint16/float16 bytes, never dequantized, with the quantization in
  * `metadata` under `weight:<name>` — loaded from the shards on demand. Every shard is opened once
  * to check the weights fit; a missing shard or a weight engram cannot hold (string, complex64) is a

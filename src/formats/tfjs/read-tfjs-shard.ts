@@ -7,7 +7,7 @@
  * once however the shards cut them and whichever other format holds the same weights.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
 import { isEngramError } from '../../errors/index.ts';
 import { openFileSource, type ByteSource } from '../byte-source.ts';
 import { layoutFile, type TensorRange } from '../file-layout.ts';
@@ -69,7 +69,7 @@ async function placeShard(src: ByteSource, self: string, candidates: readonly Ca
         if (isEngramError(e)) return undefined;
         throw e;
       }
-      return layoutShard(src, group, shards, shards[at]!, open, c.name);
+      return layoutShard(src, self, group, shards, shards[at]!, open, c.name);
     }
   }
   return undefined;
@@ -98,7 +98,7 @@ function shardIndex(model: string, group: TfjsWeightGroup, self: string): number
   return found;
 }
 
-async function layoutShard(src: ByteSource, group: TfjsWeightGroup, shards: readonly TfjsShard[], me: TfjsShard, open: OpenShard, model: string): Promise<IngestedFile> {
+async function layoutShard(src: ByteSource, self: string, group: TfjsWeightGroup, shards: readonly TfjsShard[], me: TfjsShard, open: OpenShard, model: string): Promise<IngestedFile> {
   const tensors: IngestedTensor[] = [];
   const ranges: TensorRange[] = [];
   for (const w of group.weights) {
@@ -110,7 +110,9 @@ async function layoutShard(src: ByteSource, group: TfjsWeightGroup, shards: read
     ranges.push({ start: from - me.start, length: to - from, tensor: w.name, tensorOffset: from - w.offset });
   }
   const { literal, segments } = await layoutFile(src, ranges);
-  return { format: 'tfjs', size: src.size, tensors, literal, segments, metadata: { model } };
+  // `self` and `model` are both relative to the model's directory; the owner is named from the shard's.
+  const tensorsOf = posix.relative(posix.dirname(self), model);
+  return { format: 'tfjs', size: src.size, tensors, literal, segments, metadata: { model }, tensorsOf };
 }
 
 async function parseCandidates(names: readonly string[], open: OpenShard): Promise<Candidate[]> {

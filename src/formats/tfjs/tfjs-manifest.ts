@@ -67,6 +67,21 @@ export function hasWeightsManifest(json: unknown): json is { weightsManifest: un
   return isObject(json) && Array.isArray(json.weightsManifest);
 }
 
+/**
+ * True when `json` is a bare weights manifest, as `tf.io.encodeWeights` users and face-api.js ship
+ * it (`<name>-weights_manifest.json`): a non-empty list of groups, each an object with `paths` and
+ * `weights` lists. That shape is specific enough that no config or tokenizer file has it.
+ */
+export function isWeightsManifestList(json: unknown): json is unknown[] {
+  return Array.isArray(json) && json.length > 0 && json.every((g) => isObject(g) && Array.isArray(g.paths) && Array.isArray(g.weights));
+}
+
+/** The weight groups of a model.json or of a bare weights manifest, or undefined for any other JSON. */
+export function weightGroups(json: unknown): unknown[] | undefined {
+  if (hasWeightsManifest(json)) return json.weightsManifest;
+  return isWeightsManifestList(json) ? json : undefined;
+}
+
 function parseQuantization(file: string, what: string, q: unknown): TfjsQuantization {
   if (!isObject(q) || typeof q.dtype !== 'string') throw formatError(file, 0, `${what} has a quantization that is not an object with a dtype`);
   if (!Object.hasOwn(QUANTIZED, q.dtype)) tfjsUnsupported(file, `${what}: quantization dtype ${JSON.stringify(q.dtype)}`);
@@ -111,15 +126,16 @@ function parseWeight(file: string, w: unknown, offset: number, names: Set<string
 }
 
 /**
- * Parses the `weightsManifest` of a decoded model.json. A malformed manifest is a `FormatError`
+ * Parses the `weightsManifest` of a decoded model.json, or a bare weights manifest (the list itself). A malformed manifest is a `FormatError`
  * naming `file`; a weight engram cannot hold (string, complex64, an unknown quantization) is one
  * whose reason starts with "unsupported". Weight names must be unique across groups, as TF.js
  * looks weights up by name.
  */
 export function parseTfjsManifest(file: string, json: unknown): TfjsManifest {
-  if (!hasWeightsManifest(json)) throw formatError(file, 0, 'not a TF.js model.json: no weightsManifest list');
+  const list = weightGroups(json);
+  if (!list) throw formatError(file, 0, 'not a TF.js model.json (no weightsManifest list) nor a weights manifest (a list of groups)');
   const names = new Set<string>();
-  const groups = json.weightsManifest.map((g, i): TfjsWeightGroup => {
+  const groups = list.map((g, i): TfjsWeightGroup => {
     if (!isObject(g) || !Array.isArray(g.paths) || !Array.isArray(g.weights)) {
       throw formatError(file, 0, `weightsManifest group ${i} is not an object with paths and weights lists`);
     }
