@@ -255,7 +255,12 @@ export class Repository {
     return ids.sort();
   }
 
-  /** Reads every manifest; damaged ones are returned separately instead of failing the listing. */
+  /**
+   * Reads every manifest; damaged ones are returned separately instead of failing the listing. A
+   * manifest listed and then gone before its read was forgotten meanwhile (`forget` in another
+   * process): it is skipped, as if the listing had come a moment later, so that a save resolving
+   * its parent or `run@latest` never fails because an older snapshot was removed under it.
+   */
   async #allManifests(): Promise<{ manifests: SnapshotManifest[]; damaged: VerifyFinding[] }> {
     const manifests: SnapshotManifest[] = [];
     const damaged: VerifyFinding[] = [];
@@ -264,6 +269,7 @@ export class Repository {
       try {
         manifests.push(await this.manifest(id));
       } catch (e) {
+        if (isEngramError(e, 'NotFound')) return;
         if (!isEngramError(e, 'IntegrityMismatch')) throw e;
         damaged.push({ kind: 'damaged-manifest', message: e.message, snapshot: id });
       }
