@@ -9,10 +9,15 @@
  *
  * Every one of them is a new object (if-absent put); nothing is rewritten, so a heartbeat is a new
  * beat object and the previous one is deleted afterwards.
+ *
+ * An owner is dead when its sign of life is older than STALE_MS — or, at once, when it ran on this
+ * machine and its process is gone (process-identity.ts). The second rule is as safe as the first:
+ * a process that no longer exists can neither delete a chunk nor commit a manifest. Other hosts
+ * keep the time-based lease, and so does any owner this machine cannot identify for certain.
  */
-import { hostname } from 'node:os';
 import { isEngramError } from '../errors/index.ts';
 import type { ObjectStore } from '../store/index.ts';
+import { currentProcess, processGone, type ProcessIdentity } from './process-identity.ts';
 
 /**
  * How long a save intent or a GC marker may go unrenewed before others treat its owner as dead.
@@ -42,21 +47,25 @@ export function gcDoneKey(gcId: string): string {
 }
 
 /** Who wrote a coordination object, for messages and for staleness. */
-export interface OwnerRecord {
+export interface OwnerRecord extends ProcessIdentity {
   readonly startedAt: string;
-  readonly host: string;
-  readonly pid: number;
 }
 
 /** The body of an intent or a GC marker started at `now`. */
 export function ownerRecord(now: number, extra: Record<string, unknown> = {}): Uint8Array {
-  const body = { startedAt: new Date(now).toISOString(), host: hostname(), pid: process.pid, ...extra };
+  const body = { startedAt: new Date(now).toISOString(), ...currentProcess(), ...extra };
   return new TextEncoder().encode(JSON.stringify(body) + '\n');
 }
 
 /** The body of a heartbeat written at `now`. */
 export function beatRecord(now: number): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ at: new Date(now).toISOString(), host: hostname(), pid: process.pid }) + '\n');
+  const { host, pid } = currentProcess();
+  return new TextEncoder().encode(JSON.stringify({ at: new Date(now).toISOString(), host, pid }) + '\n');
+}
+
+/** "pid 123 on host h" — for wait messages. */
+export function describeOwner(owner: OwnerRecord | undefined): string {
+  return owner ? `pid ${owner.pid} on ${owner.host}, started ${owner.startedAt}` : 'owner unknown';
 }
 
 /**
@@ -74,7 +83,7 @@ async function readSign(store: ObjectStore, key: string, mtimeMs: number): Promi
     if (isEngramError(e, 'NotFound')) return undefined;
     throw e;
   }
-  let parsed: { startedAt?: unknown; at?: unknown; host?: unknown; pid?: unknown } = {};
+  let parsed: { startedAt?: unknown; at?: unknown; host?: unknown; pid?: unknown; bootId?: unknown; pidNs?: unknown; procStart?: unknown } = {};
   try {
     parsed = JSON.parse(new TextDecoder().decode(body)) as typeof parsed;
   } catch {
@@ -83,8 +92,13 @@ async function readSign(store: ObjectStore, key: string, mtimeMs: number): Promi
   const stamp = typeof parsed.at === 'string' ? parsed.at : parsed.startedAt;
   const written = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
   const aliveAt = Number.isNaN(written) ? mtimeMs : Math.max(mtimeMs, written);
-  const owner = typeof parsed.startedAt === 'string' && typeof parsed.host === 'string' && typeof parsed.pid === 'number'
-    ? { startedAt: parsed.startedAt, host: parsed.host, pid: parsed.pid } : undefined;
+  const text = (v: unknown): v is string => typeof v === 'string';
+  const owner = text(parsed.startedAt) && text(parsed.host) && typeof parsed.pid === 'number'
+    ? {
+      startedAt: parsed.startedAt, host: parsed.host, pid: parsed.pid,
+      ...(text(parsed.bootId) ? { bootId: parsed.bootId } : {}), ...(text(parsed.pidNs) ? { pidNs: parsed.pidNs } : {}),
+      ...(text(parsed.procStart) ? { procStart: parsed.procStart } : {}),
+    } : undefined;
   return owner ? { aliveAt, owner } : { aliveAt };
 }
 
@@ -95,7 +109,10 @@ export interface SaveIntentInfo {
   readonly keys: readonly string[];
   /** Newest sign of life, ms since the epoch. */
   readonly aliveAt: number;
+  /** Its owner counts as dead: no sign of life for STALE_MS, or {@link gone}. */
   readonly stale: boolean;
+  /** Its owner ran on this machine and its process has ended. */
+  readonly gone: boolean;
   readonly owner?: OwnerRecord;
 }
 
@@ -113,10 +130,14 @@ export async function listSaveIntents(store: ObjectStore, now: number): Promise<
   for (const [saveId, objects] of groups) {
     let aliveAt = -Infinity;
     let owner: OwnerRecord | undefined;
+    // A group with other staged objects (a distributed save's rank parts) outlives the process
+    // that wrote them by design: only the time-based rule applies to it.
+    let onlyLocks = true;
     for (const o of objects) {
       const name = o.key.slice(`staging/${saveId}/`.length);
       if (name !== 'intent.json' && !/^beat-[^/]+\.json$/.test(name)) {
         aliveAt = Math.max(aliveAt, o.mtimeMs); // some other staged object: its mtime counts
+        onlyLocks = false;
         continue;
       }
       const sign = await readSign(store, o.key, o.mtimeMs);
@@ -125,7 +146,8 @@ export async function listSaveIntents(store: ObjectStore, now: number): Promise<
       if (name === 'intent.json') owner = sign.owner;
     }
     if (aliveAt === -Infinity) continue; // the whole group vanished while we looked
-    out.push({ saveId, keys: objects.map((o) => o.key), aliveAt, stale: now - aliveAt > STALE_MS, ...(owner ? { owner } : {}) });
+    const gone = onlyLocks && owner !== undefined && processGone(owner);
+    out.push({ saveId, keys: objects.map((o) => o.key), aliveAt, stale: gone || now - aliveAt > STALE_MS, gone, ...(owner ? { owner } : {}) });
   }
   return out;
 }
@@ -137,8 +159,10 @@ export interface GcMarkerInfo {
   /** The GC wrote `.done`: it deletes nothing more. */
   readonly done: boolean;
   readonly aliveAt: number;
-  /** Not done, but too old to be deleting still (it stops deleting after STALE_MS / 2). */
+  /** Not done, but too old to be deleting still (it stops deleting after STALE_MS / 2), or {@link gone}. */
   readonly stale: boolean;
+  /** Not done, and its owner ran on this machine and its process has ended. */
+  readonly gone: boolean;
   readonly owner?: OwnerRecord;
 }
 
@@ -164,7 +188,8 @@ export async function listGcMarkers(store: ObjectStore, now: number): Promise<Gc
       aliveAt = Math.max(aliveAt, sign.aliveAt);
       owner = sign.owner;
     }
-    out.push({ gcId, keys: objects.map((o) => o.key), done, aliveAt, stale: !done && now - aliveAt > STALE_MS, ...(owner ? { owner } : {}) });
+    const gone = !done && owner !== undefined && processGone(owner);
+    out.push({ gcId, keys: objects.map((o) => o.key), done, aliveAt, stale: gone || (!done && now - aliveAt > STALE_MS), gone, ...(owner ? { owner } : {}) });
   }
   return out;
 }

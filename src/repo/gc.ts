@@ -61,7 +61,8 @@
 import { EngramError, isEngramError } from '../errors/index.ts';
 import { FsStore, readChunkHeader, removeEmptyDirs, removeStaleTemps, type ObjectStore } from '../store/index.ts';
 import { chunkKey, hashOfChunkKey } from './chunk-key.ts';
-import { gcDoneKey, gcMarkerKey, listGcMarkers, listSaveIntents, ownerRecord, STALE_MS } from './coordination.ts';
+import { describeOwner, gcDoneKey, gcMarkerKey, listGcMarkers, listSaveIntents, ownerRecord, STALE_MS } from './coordination.ts';
+import { holdLock } from './held-locks.ts';
 import { newId, type Clock } from './ids.ts';
 import type { SnapshotManifest } from './manifest.ts';
 
@@ -290,7 +291,28 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
   // g1: from here until .done, saves that start wait for us.
   id = newId(clock);
   leaseStart = clock.now();
-  await store.put(gcMarkerKey(id), ownerRecord(leaseStart, { graceMs }), { ifAbsent: true });
+  const gcId = id;
+  // A process ending on a signal releases the marker (held-locks.ts): no delete is issued after
+  // `stopping`, the batch in flight lands, and only then does `.done` say so.
+  let stopping = false;
+  let deleting: Promise<unknown> = Promise.resolve();
+  const marking = store.put(gcMarkerKey(gcId), ownerRecord(leaseStart, { graceMs }), { ifAbsent: true });
+  const unhold = holdLock({
+    release: async () => {
+      stopping = true;
+      await marking.catch(() => undefined);
+      await deleting.catch(() => undefined);
+      const done = await store.put(gcDoneKey(gcId), ownerRecord(clock.now()), { ifAbsent: true }).then(() => true, () => false);
+      // No room for `.done`: without its marker a GC counts as finished just the same.
+      if (!done) await store.delete(gcMarkerKey(gcId));
+    },
+  });
+  try {
+    await marking;
+  } catch (e) {
+    unhold();
+    throw e;
+  }
   try {
     // Other GCs' markers: finished or crashed ones go (ours, the newest, stays: see the cache argument).
     for (const g of await listGcMarkers(store, clock.now())) {
@@ -309,9 +331,10 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
       counts.staleIntentsRemoved++;
     }
     if (live.length > 0) {
+      const who = live.slice(0, 3).map((i) => `${i.saveId} (${describeOwner(i.owner)})`).join(', ');
       skipped = {
         reason: 'saves-in-flight',
-        message: `${live.length} save${live.length === 1 ? '' : 's'} in flight; no chunk was deleted. Run gc again when ${live.length === 1 ? 'it finishes' : 'they finish'}.`,
+        message: `${live.length} save${live.length === 1 ? '' : 's'} in flight: ${who}${live.length > 3 ? ', …' : ''}; no chunk was deleted. Run gc again when ${live.length === 1 ? 'it finishes' : 'they finish'}.`,
       };
       return finish(await markLive(store, manifests, sizes), []);
     }
@@ -328,6 +351,7 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
     // g5: delete within the lease; what is left waits for the next run.
     const swept: ChunkObject[] = [];
     for (let i = 0; i < candidates.length; i += concurrency) {
+      if (stopping) return finish(marked, swept, { reason: 'deadline', message: 'interrupted; run gc again' });
       if (clock.now() - leaseStart >= STALE_MS / 2) {
         const left = candidates.length - i;
         return finish(marked, swept, {
@@ -336,7 +360,8 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
         });
       }
       const batch = candidates.slice(i, i + concurrency);
-      await Promise.all(batch.map((c) => store.delete(chunkKey(c.hash))));
+      deleting = Promise.all(batch.map((c) => store.delete(chunkKey(c.hash))));
+      await deleting;
       swept.push(...batch);
       options.onProgress?.({ phase: 'sweep', done: swept.length, total: candidates.length });
     }
@@ -348,8 +373,9 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
     }
     return finish(marked, swept);
   } finally {
+    unhold();
     // g6: written on failure too — it only says that this GC deletes nothing more.
-    await store.put(gcDoneKey(id), ownerRecord(clock.now()), { ifAbsent: true });
+    await store.put(gcDoneKey(gcId), ownerRecord(clock.now()), { ifAbsent: true });
   }
 }
 

@@ -6,8 +6,11 @@ export type { KeepReason, RetentionCandidate, RetentionDecision, RetentionPlan, 
 export { DEFAULT_GRACE_MS, markLive } from './gc.ts';
 export type { GcOptions, GcReport, GcSkip } from './gc.ts';
 export { beginSave } from './save-intent.ts';
-export type { BeginSaveOptions, SaveIntent } from './save-intent.ts';
-export { STALE_MS } from './coordination.ts';
+export type { BeginSaveOptions, SaveIntent, SaveWait } from './save-intent.ts';
+export { describeOwner, STALE_MS } from './coordination.ts';
+export type { GcMarkerInfo, OwnerRecord } from './coordination.ts';
+export { releaseHeldLocks } from './held-locks.ts';
+export type { ProcessIdentity } from './process-identity.ts';
 export { Snapshot, type FileTensorDecoder } from './snapshot.ts';
 export { defaultConfig, REPO_FORMAT_VERSION } from './config.ts';
 export type { RepoConfig, RepoConfigOptions } from './config.ts';

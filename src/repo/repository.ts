@@ -167,7 +167,7 @@ export class Repository {
    * another process never deletes a chunk it relies on (gc.ts argues why).
    */
   async save(options: SaveOptions): Promise<Snapshot> {
-    const intent = await this.#beginSave();
+    const intent = await this.#beginSave(options.onWait);
     try {
       return await this.#saveUnderIntent(options, intent.guard(this.store));
     } finally {
@@ -181,8 +181,8 @@ export class Repository {
    * chunks of cached manifests that another process has forgotten since (the save seeds the cache
    * from its parent's manifest, which must therefore still exist).
    */
-  async #beginSave(): Promise<SaveIntent> {
-    const intent = await beginSave(this.store, this.#clock);
+  async #beginSave(onWait: SaveOptions['onWait']): Promise<SaveIntent> {
+    const intent = await beginSave(this.store, this.#clock, onWait ? { onWait } : {});
     const seen = this.#gcSeen;
     if (!seen || [...intent.gcIds].some((g) => !seen.has(g))) {
       this.#known.clear();

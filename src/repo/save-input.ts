@@ -1,6 +1,7 @@
 /** @module What `Repository.save` accepts: tensors, blobs, files as exact layouts, and metadata. */
 import type { DType, FileSegment, Shape } from '../tensor/index.ts';
 import type { JsonValue } from './manifest.ts';
+import type { SaveWait } from './save-intent.ts';
 
 /**
  * A tensor to save: its bytes now (`data`, e.g. a Tensor) or on demand (`load`), or the promise that
@@ -91,6 +92,8 @@ export interface SaveOptions {
   /** Tags to point at the new snapshot once it is committed. */
   readonly tags?: readonly string[];
   readonly onProgress?: (p: Progress) => void;
+  /** Told, at each poll, which garbage collections the save waits for before it starts, and how long. */
+  readonly onWait?: (wait: SaveWait) => void;
 }
 
 /** The snapshot name of tensor `name` of file `path`. */

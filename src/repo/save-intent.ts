@@ -5,8 +5,20 @@
  */
 import { EngramError } from '../errors/index.ts';
 import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from '../store/index.ts';
-import { beatKey, beatRecord, intentKey, listGcMarkers, ownerRecord, STALE_MS } from './coordination.ts';
+import { beatKey, beatRecord, intentKey, listGcMarkers, ownerRecord, STALE_MS, type GcMarkerInfo } from './coordination.ts';
+import { holdLock } from './held-locks.ts';
 import { newId, type Clock } from './ids.ts';
+
+/** What a save waiting for a GC is told at each poll. */
+export interface SaveWait {
+  /** The GCs that may be deleting chunks now. */
+  readonly gcs: readonly GcMarkerInfo[];
+  /** How long the save has waited so far, and at most will, in ms. */
+  readonly waitedMs: number;
+  readonly maxWaitMs: number;
+  /** When each GC's marker expires if it shows no sign of life (ms since the epoch), by GC id. */
+  readonly expiresAt: ReadonlyMap<string, number>;
+}
 
 /** Options of {@link beginSave}. */
 export interface BeginSaveOptions {
@@ -14,8 +26,8 @@ export interface BeginSaveOptions {
   readonly maxWaitMs?: number;
   /** Sleeps between polls of `gc/` (injectable for tests). */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Told which GCs the save waits for, once per poll. */
-  readonly onWait?: (gcIds: readonly string[]) => void;
+  /** Told which GCs the save waits for and for how long, once per poll (a front end prints it). */
+  readonly onWait?: (wait: SaveWait) => void;
 }
 
 /** A save announced in `staging/`. */
@@ -52,9 +64,16 @@ export async function beginSave(store: ObjectStore, clock: Clock, options: Begin
   const started = clock.now();
   // Not durable: an intent only has to be visible to a GC in another process; a crash of the
   // machine ends the save it announces as well.
-  if (!(await store.put(intentKey(id), ownerRecord(started), { ifAbsent: true, durable: false }))) {
-    throw new EngramError('Conflict', `save intent ${id} already exists`, { save: id });
+  const putting = store.put(intentKey(id), ownerRecord(started), { ifAbsent: true, durable: false });
+  // A signal may come while the put is in flight: the intent is then removed once it has landed.
+  const unhold = holdLock({ release: async () => { await putting.catch(() => undefined); await store.delete(intentKey(id)); } });
+  let created: boolean;
+  try {
+    created = await putting;
+  } finally {
+    unhold();
   }
+  if (!created) throw new EngramError('Conflict', `save intent ${id} already exists`, { save: id });
   const intent = new LiveIntent(store, clock, id, started);
   try {
     await intent.waitForGc(options);
@@ -78,6 +97,9 @@ class LiveIntent implements SaveIntent {
   #beating: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #ended = false;
+  /** Manifest puts past {@link assertLive}: a release waits for them before it removes the intent. */
+  readonly #commits = new Set<Promise<unknown>>();
+  readonly #unhold: () => void;
 
   constructor(store: ObjectStore, clock: Clock, id: string, started: number) {
     this.#store = store;
@@ -86,6 +108,18 @@ class LiveIntent implements SaveIntent {
     this.#lastStart = started;
     this.#timer = setInterval(() => void this.#beat(), STALE_MS / 4);
     this.#timer.unref();
+    this.#unhold = holdLock({ release: () => this.#release() });
+  }
+
+  /**
+   * The process is ending: no commit from now on, then the intent goes. A manifest put already
+   * past the check is waited for first — removing the intent before it lands would let a GC that
+   * lists snapshots before it lands delete the chunks it needs.
+   */
+  async #release(): Promise<void> {
+    this.#lapsed ??= 'the process is ending';
+    await Promise.allSettled([...this.#commits]);
+    await this.end();
   }
 
   async waitForGc(options: BeginSaveOptions): Promise<void> {
@@ -96,7 +130,8 @@ class LiveIntent implements SaveIntent {
     const waited = new Set<string>();
     for (;;) {
       const markers = await listGcMarkers(this.#store, this.#clock.now());
-      const running = markers.filter((m) => !m.done && !m.stale).map((m) => m.gcId);
+      const runningGcs = markers.filter((m) => !m.done && !m.stale);
+      const running = runningGcs.map((m) => m.gcId);
       if (running.length === 0) {
         this.gcIds = new Set(markers.map((m) => m.gcId));
         this.waitedFor = [...waited];
@@ -106,7 +141,10 @@ class LiveIntent implements SaveIntent {
         throw new EngramError('Conflict', `garbage collection ${running.join(', ')} has been running for over ${Math.round(maxWait / 1000)} s; retry the save when it finishes`, { gc: running });
       }
       for (const g of running) waited.add(g);
-      options.onWait?.(running);
+      options.onWait?.({
+        gcs: runningGcs, waitedMs: this.#clock.now() - start, maxWaitMs: maxWait,
+        expiresAt: new Map(runningGcs.map((g) => [g.gcId, g.aliveAt + STALE_MS])),
+      });
       await sleep(delay);
       delay = Math.min(delay * 2, 1000);
     }
@@ -147,12 +185,16 @@ class LiveIntent implements SaveIntent {
   }
 
   guard(store: ObjectStore): ObjectStore {
-    return new CommitGuard(store, () => this.assertLive());
+    return new CommitGuard(store, () => this.assertLive(), (p) => {
+      this.#commits.add(p);
+      void p.catch(() => undefined).finally(() => this.#commits.delete(p));
+    });
   }
 
   async end(): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
+    this.#unhold();
     clearInterval(this.#timer);
     await this.#beating;
     const keys = [...(this.#beatKey ? [this.#beatKey] : []), intentKey(this.id)];
@@ -164,15 +206,20 @@ class LiveIntent implements SaveIntent {
 class CommitGuard implements ObjectStore {
   readonly #inner: ObjectStore;
   readonly #check: () => void;
-  constructor(inner: ObjectStore, check: () => void) {
+  readonly #track: (commit: Promise<unknown>) => void;
+  constructor(inner: ObjectStore, check: () => void, track: (commit: Promise<unknown>) => void) {
     this.#inner = inner;
     this.#check = check;
+    this.#track = track;
   }
   get location(): string { return this.#inner.location; }
   get(key: string, range?: ByteRange): Promise<Uint8Array> { return this.#inner.get(key, range); }
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<boolean> {
-    if (key.startsWith('snapshots/')) this.#check();
-    return this.#inner.put(key, data, options);
+    if (!key.startsWith('snapshots/')) return this.#inner.put(key, data, options);
+    this.#check();
+    const commit = this.#inner.put(key, data, options);
+    this.#track(commit);
+    return commit;
   }
   head(key: string): Promise<ObjectInfo | undefined> { return this.#inner.head(key); }
   list(prefix: string): AsyncIterable<ObjectInfo> { return this.#inner.list(prefix); }

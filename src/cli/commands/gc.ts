@@ -4,6 +4,7 @@ import { DEFAULT_GRACE_MS } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { formatDuration, parseDuration } from '../parse-duration.ts';
+import { withSignalCleanup } from '../on-signal.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
 export const gcHelp = `engram gc [--grace 1h|30m|0s] [--dry-run] [--json]
@@ -13,6 +14,10 @@ export const gcHelp = `engram gc [--grace 1h|30m|0s] [--dry-run] [--json]
 
 /** Runs `engram gc`. */
 export async function runGc(ctx: CliContext, argv: string[]): Promise<number> {
+  return withSignalCleanup(ctx, 'gc', () => gcCommand(ctx, argv));
+}
+
+async function gcCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: { grace: { type: 'string' }, 'dry-run': { type: 'boolean' } } });
   const graceMs = values.grace !== undefined ? parseDuration(values.grace, '--grace') : DEFAULT_GRACE_MS;
   const repo = await openRepo(ctx);
@@ -37,7 +42,7 @@ export async function runGc(ctx: CliContext, argv: string[]): Promise<number> {
       ctx.out(`${verb} ${report.swept} chunks (${formatBytes(report.sweptBytes)})`);
     }
     if (report.keptYoung > 0) {
-      ctx.out(`kept ${report.keptYoung} unreferenced chunks (${formatBytes(report.keptYoungBytes)}) younger than the ${formatDuration(report.graceMs)} grace period`);
+      ctx.out(`kept ${report.keptYoung} unreferenced chunks (${formatBytes(report.keptYoungBytes)}) younger than the ${formatDuration(report.graceMs)} grace period; \`engram gc --grace 0s\` reclaims them now (saves in flight stay safe: gc deletes nothing while one runs)`);
     }
     if (report.dryRun && report.savesInFlight > 0) ctx.out(`${report.savesInFlight} saves are in flight now: a real run would delete nothing until they finish`);
     if (report.staleIntentsRemoved > 0) ctx.out(`removed ${report.staleIntentsRemoved} intents of crashed saves`);

@@ -6,10 +6,11 @@ import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import { openFileSource, readTensorFile, type ByteSource } from '../../formats/index.ts';
 import { parseShardsMetadata, saveSharded, shardFileContent } from '../../distributed/index.ts';
-import type { FileInput, JsonValue } from '../../repo/index.ts';
+import { describeOwner, type FileInput, type JsonValue, type SaveWait } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { collectFiles } from '../collect-files.ts';
 import { formatBytes } from '../format-bytes.ts';
+import { withSignalCleanup } from '../on-signal.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
 export const saveHelp = `engram save <files or dirs…> --run R [--step N] [--metric k=v]… [--meta k=v]… [--tag T]… [-m MSG]
@@ -81,8 +82,31 @@ async function saveRank(
   }
 }
 
+/**
+ * A status line on stderr whenever the set of garbage collections the save waits for changes:
+ * who they are, how long the save has waited and at most will.
+ */
+function waitReporter(ctx: CliContext): (wait: SaveWait) => void {
+  let last = '';
+  return (wait) => {
+    const ids = wait.gcs.map((g) => g.gcId).join(',');
+    if (ids === last) return;
+    last = ids;
+    const now = Date.now();
+    const who = wait.gcs.map((g) => {
+      const expires = Math.max(0, Math.round(((wait.expiresAt.get(g.gcId) ?? now) - now) / 1000));
+      return `${g.gcId} (${describeOwner(g.owner)}; taken for crashed in ${expires} s if it shows no sign of life)`;
+    }).join(', ');
+    ctx.err(`waiting for garbage collection ${who} to finish before saving; waited ${Math.round(wait.waitedMs / 1000)} s, giving up after ${Math.round(wait.maxWaitMs / 1000)} s`);
+  };
+}
+
 /** Runs `engram save`. */
 export async function runSave(ctx: CliContext, argv: string[]): Promise<number> {
+  return withSignalCleanup(ctx, 'save', () => saveCommand(ctx, argv));
+}
+
+async function saveCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -139,7 +163,7 @@ export async function runSave(ctx: CliContext, argv: string[]): Promise<number> 
     const bar = new ProgressBar('saving', { format: formatBytes });
     const snap = await repo.save({
       run: values.run, ...(step !== undefined ? { step } : {}), message: values.message ?? '', metrics, meta, files,
-      tags: values.tag ?? [], onProgress: (p) => bar.update(p.done, p.total),
+      tags: values.tag ?? [], onProgress: (p) => bar.update(p.done, p.total), onWait: waitReporter(ctx),
     });
     bar.done();
     const stats = { id: snap.id, run: snap.run, step: snap.step, parent: snap.parent, files: files.length, tensors: snap.tensorNames().length, tags: values.tag ?? [] };
