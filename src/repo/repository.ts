@@ -309,7 +309,7 @@ export class Repository {
   /** The newest head event of `run`; none for a name no rollback could have used. */
   async #headEvent(run: string): Promise<RefEvent | undefined> {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(run)) return undefined;
-    return (await this.heads.history(run)).at(-1);
+    return this.heads.newest(run);
   }
 
   /** Each run's head (what `run@latest` names), by run name. */
@@ -341,7 +341,13 @@ export class Repository {
     if (target.run !== run) {
       throw new EngramError('InvalidArgument', `${ref} is snapshot ${id} of run ${target.run}, not of run ${run}; a rollback moves a run's head within the run`, { run, ref, snapshot: id });
     }
-    const current = await this.#latest(run);
+    let current: SnapshotManifest | undefined;
+    try {
+      current = await this.#latest(run);
+    } catch (e) {
+      // A damaged newest head event: this rollback is how it is repaired (the new event supersedes it).
+      if (!isEngramError(e, 'IntegrityMismatch') || typeof e.data.key !== 'string' || !e.data.key.startsWith('heads/')) throw e;
+    }
     return this.heads.move(run, id, message || `rollback to ${run}@${target.step}`, { previous: current?.id ?? null });
   }
 
@@ -426,7 +432,10 @@ export class Repository {
   /** Re-reads and re-hashes every chunk of every snapshot; returns findings, never throws for damage. */
   async verify(options: { onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
     const { manifests, damaged } = await this.#allManifests();
-    return verifyManifests(this.store, manifests, damaged, await this.tags(), options.onProgress);
+    const tags = await this.refs.scan();
+    const heads = await this.heads.scan();
+    const refFindings: VerifyFinding[] = [...tags.damaged, ...heads.damaged].map((d) => ({ kind: 'damaged-ref', message: d.message, ref: d.name, key: d.key }));
+    return verifyManifests(this.store, manifests, [...damaged, ...refFindings], tags.targets, options.onProgress);
   }
 
   /**

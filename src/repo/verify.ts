@@ -1,7 +1,7 @@
 /**
  * @module verify(): reads every chunk every snapshot needs, re-hashes it, and checks manifests and
  * refs. Problems are returned as findings (values), not thrown: a damaged repository is an expected
- * outcome of verification.
+ * outcome of verification. Damaged tag and run-head events come in from Repository.verify.
  */
 import { isEngramError } from '../errors/index.ts';
 import type { ObjectStore } from '../store/index.ts';
@@ -10,13 +10,16 @@ import type { SnapshotManifest } from './manifest.ts';
 
 /** One problem verify found. */
 export interface VerifyFinding {
-  readonly kind: 'corrupt-chunk' | 'missing-chunk' | 'damaged-manifest' | 'dangling-ref';
+  /** `damaged-ref`: a tag event (`refs/…`) or run-head event (`heads/…`) that fails its checksum or shape. */
+  readonly kind: 'corrupt-chunk' | 'missing-chunk' | 'damaged-manifest' | 'dangling-ref' | 'damaged-ref';
   readonly message: string;
   readonly snapshot?: string;
   /** The tensor, blob or file that depends on the damaged chunk. */
   readonly item?: string;
   readonly chunk?: string;
   readonly ref?: string;
+  /** The damaged object's key (damaged refs). */
+  readonly key?: string;
 }
 
 /** The outcome of verify. */
