@@ -66,6 +66,43 @@ import { holdLock } from './held-locks.ts';
 import { newId, type Clock } from './ids.ts';
 import type { SnapshotManifest } from './manifest.ts';
 
+/**
+ * Room kept for a GC's own small writes on a full disk: `gc/reserve`, written at the end of every
+ * GC (when there is room). A GC whose marker cannot be written (no space) deletes it and tries
+ * once more, so that a full disk can still be collected — a marker is the only thing a GC must
+ * write before it deletes. See docs/FAULTS.md.
+ */
+export const GC_RESERVE_KEY = 'gc/reserve';
+const GC_RESERVE_BYTES = 64 * 1024;
+
+/** Writes the reserve unless it exists; never throws (a full disk simply has none). */
+export async function keepGcReserve(store: ObjectStore): Promise<void> {
+  if (await store.head(GC_RESERVE_KEY).catch(() => undefined)) return;
+  await store.put(GC_RESERVE_KEY, new Uint8Array(GC_RESERVE_BYTES), { ifAbsent: true }).catch(() => undefined);
+}
+
+/** An error of a write that failed for want of space (ENOSPC, EDQUOT), as the stores report it. */
+function outOfSpace(e: unknown): boolean {
+  const errno = isEngramError(e) ? e.data.errno : (e as NodeJS.ErrnoException)?.code;
+  return errno === 'ENOSPC' || errno === 'EDQUOT';
+}
+
+/** Puts the marker, spending the reserve when the disk is full; IOError saying what to do when even that fails. */
+async function putMarker(store: ObjectStore, key: string, body: Uint8Array): Promise<void> {
+  try {
+    await store.put(key, body, { ifAbsent: true });
+    return;
+  } catch (e) {
+    if (!outOfSpace(e)) throw e;
+    const reserve = await store.head(GC_RESERVE_KEY).catch(() => undefined);
+    if (!reserve) {
+      throw new EngramError('IOError', `no space left for gc's marker (${key}, a few hundred bytes) and no ${GC_RESERVE_KEY} to spend; free a little space on the device (no chunk was deleted) and run gc again`, { key, errno: 'ENOSPC' }, { cause: e });
+    }
+  }
+  await store.delete(GC_RESERVE_KEY);
+  await store.put(key, body, { ifAbsent: true });
+}
+
 /** Default grace period: unreferenced chunks younger than this are kept. */
 export const DEFAULT_GRACE_MS = 60 * 60_000;
 
@@ -296,7 +333,7 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
   // `stopping`, the batch in flight lands, and only then does `.done` say so.
   let stopping = false;
   let deleting: Promise<unknown> = Promise.resolve();
-  const marking = store.put(gcMarkerKey(gcId), ownerRecord(leaseStart, { graceMs }), { ifAbsent: true });
+  const marking = putMarker(store, gcMarkerKey(gcId), ownerRecord(leaseStart, { graceMs }));
   const unhold = holdLock({
     release: async () => {
       stopping = true;
@@ -360,8 +397,11 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
         });
       }
       const batch = candidates.slice(i, i + concurrency);
-      deleting = Promise.all(batch.map((c) => store.delete(chunkKey(c.hash))));
-      await deleting;
+      // Settled, not Promise.all: on a failure none of the batch may still be in flight when
+      // `.done` (or a release) says this GC deletes nothing more.
+      deleting = Promise.allSettled(batch.map((c) => store.delete(chunkKey(c.hash))));
+      const failed = (await (deleting as Promise<PromiseSettledResult<void>[]>)).find((x) => x.status === 'rejected');
+      if (failed) throw failed.reason;
       swept.push(...batch);
       options.onProgress?.({ phase: 'sweep', done: swept.length, total: candidates.length });
     }
@@ -374,8 +414,13 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
     return finish(marked, swept);
   } finally {
     unhold();
-    // g6: written on failure too — it only says that this GC deletes nothing more.
-    await store.put(gcDoneKey(gcId), ownerRecord(clock.now()), { ifAbsent: true });
+    // g6: written on failure too — it only says that this GC deletes nothing more. With no room
+    // even for that (nothing could be deleted), removing the marker says the same.
+    await store.put(gcDoneKey(gcId), ownerRecord(clock.now()), { ifAbsent: true }).catch(async (e: unknown) => {
+      if (!outOfSpace(e)) throw e;
+      await store.delete(gcMarkerKey(gcId));
+    });
+    await keepGcReserve(store);
   }
 }
 

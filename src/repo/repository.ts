@@ -18,7 +18,7 @@ import { saveSnapshot } from './save-snapshot.ts';
 import type { SaveOptions } from './save-input.ts';
 import { Snapshot, type FileTensorDecoder } from './snapshot.ts';
 import { verifyManifests, type VerifyFinding, type VerifyReport } from './verify.ts';
-import { collectGarbage, DEFAULT_GRACE_MS, markLive, type GcOptions, type GcReport } from './gc.ts';
+import { collectGarbage, DEFAULT_GRACE_MS, keepGcReserve, markLive, type GcOptions, type GcReport } from './gc.ts';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './retention.ts';
 import { beginSave, type SaveIntent } from './save-intent.ts';
 
@@ -127,6 +127,7 @@ export class Repository {
     const config = defaultConfig(options, new Date((options.clock ?? systemClock).now()));
     const created = await store.put(CONFIG_KEY, new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'), { ifAbsent: true });
     if (!created) throw new EngramError('Conflict', `${store.location} is already an engram repository`, { location: store.location });
+    await keepGcReserve(store);
     return new Repository(store, config, options);
   }
 
