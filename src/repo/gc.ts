@@ -371,7 +371,7 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
       const who = live.slice(0, 3).map((i) => `${i.saveId} (${describeOwner(i.owner)})`).join(', ');
       skipped = {
         reason: 'saves-in-flight',
-        message: `${live.length} save${live.length === 1 ? '' : 's'} in flight: ${who}${live.length > 3 ? ', …' : ''}; no chunk was deleted. Run gc again when ${live.length === 1 ? 'it finishes' : 'they finish'}.`,
+        message: `${live.length} save${live.length === 1 ? '' : 's'} in flight; no chunk was deleted. Run gc again when ${live.length === 1 ? 'it finishes' : 'they finish'}. In flight: ${who}${live.length > 3 ? ', …' : ''}.`,
       };
       return finish(await markLive(store, manifests, sizes), []);
     }

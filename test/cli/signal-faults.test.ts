@@ -1,5 +1,5 @@
 /**
- * Signals at random instants (issue 11): 40 real `engram save` and `engram gc` processes get SIGINT
+ * Signals at random instants (issue 11): 36 real `engram save` and `engram gc` processes get SIGINT
  * or SIGKILL, in two repositories at once. After each, the repository verifies, committed snapshots
  * restore exactly, SIGINT leaves no lock behind, and the next gc and save do not wait on the dead
  * process (test/helpers/fault-trials.ts). `scripts/fault-trials.ts --trials 1000` runs the long version.
@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runFaultTrials } from '../helpers/fault-trials.ts';
 
-// With crash.test.ts's 20 SIGKILLed saves, 60 fault trials in CI.
-const TRIALS = 40;
+// With crash.test.ts's 20 SIGKILLed saves, 56 fault trials in CI.
+const TRIALS = 36;
 
 test(`SIGINT and SIGKILL of engram save and gc at random instants (${TRIALS} trials)`, async (t) => {
   const summary = await runFaultTrials({ trials: TRIALS, lanes: 2, seed: 11 });
