@@ -15,7 +15,10 @@ const num = (name: string, v: string): number => {
 };
 const started = Date.now();
 try {
-  const summary = await runFaultTrials({ trials: num('trials', values.trials), lanes: num('lanes', values.lanes), seed: num('seed', values.seed) });
+  const summary = await runFaultTrials({
+    trials: num('trials', values.trials), lanes: num('lanes', values.lanes), seed: num('seed', values.seed),
+    onTrial: (done, s) => { if (done % 50 === 0) console.error(`${done} trials passed (${Math.round((Date.now() - started) / 1000)} s): ${JSON.stringify(s.whileLocked)} while locked`); },
+  });
   console.log(JSON.stringify({ ...summary, seconds: Math.round((Date.now() - started) / 1000) }, null, 2));
 } catch (e) {
   console.error(`fault trial failed: ${(e as Error).message}`);

@@ -69,7 +69,7 @@ async function lockSeen(repo: string, child: { exitCode: number | null; signalCo
   return false;
 }
 
-async function lane(trials: number, seed: number, kinds: readonly [FaultCommand, FaultSignal][], summary: FaultSummary & { committed: number }): Promise<void> {
+async function lane(trials: number, seed: number, kinds: readonly [FaultCommand, FaultSignal][], summary: FaultSummary & { committed: number }, onTrial: () => void): Promise<void> {
   const work = await tempDir('engram-faults-');
   const repo = join(work, 'repo');
   try {
@@ -152,6 +152,7 @@ async function lane(trials: number, seed: number, kinds: readonly [FaultCommand,
       await opened.save({ run: 'next', blobs: { b: new Uint8Array([trial & 0xff]) }, onWait: (w) => assert.fail(`${label}: the next save waited for ${w.gcs.map((g) => g.gcId).join(', ')}`) });
       await opened.close();
       await rm(file, { force: true });
+      onTrial();
     }
     const final = await Repository.open(repo);
     for (const [step, want] of expected) await checkRestore(final, work, step, want, `lane ${seed} at the end`);
@@ -169,16 +170,18 @@ async function checkRestore(repo: Repository, work: string, step: number, want: 
 }
 
 /** Runs `trials` trials in `lanes` repositories at once (each lane one process at a time), cycling through the four kinds. */
-export async function runFaultTrials(options: { trials: number; lanes?: number; seed?: number }): Promise<FaultSummary> {
+export async function runFaultTrials(options: { trials: number; lanes?: number; seed?: number; onTrial?: (done: number, summary: FaultSummary) => void }): Promise<FaultSummary> {
   const lanes = Math.max(1, Math.min(options.lanes ?? 2, options.trials));
   const zero = (): Record<`${FaultCommand} ${FaultSignal}`, number> => ({ 'save SIGINT': 0, 'save SIGKILL': 0, 'gc SIGINT': 0, 'gc SIGKILL': 0 });
   const summary = { trials: options.trials, interrupted: zero(), byKind: zero(), whileLocked: zero(), committed: 0 };
   const base = options.seed ?? 1;
+  let done = 0;
+  const onTrial = (): void => options.onTrial?.(++done, summary);
   await Promise.all(Array.from({ length: lanes }, (_, i) => {
     const n = Math.floor(options.trials / lanes) + (i < options.trials % lanes ? 1 : 0);
     // Lanes start at different kinds so that every kind runs even with few trials per lane.
     const kinds = [...KINDS.slice(i % KINDS.length), ...KINDS.slice(0, i % KINDS.length)];
-    return lane(n, base + i, kinds, summary);
+    return lane(n, base + i, kinds, summary, onTrial);
   }));
   return summary;
 }
