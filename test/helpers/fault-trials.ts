@@ -130,10 +130,10 @@ async function lane(trials: number, seed: number, kinds: readonly [FaultCommand,
 
       if (signal === 'SIGINT') {
         assert.ok(end.code === 0 || end.code === 130 || end.signal === 'SIGINT', `${label}: exit ${end.code} ${end.signal}: ${stderr}`);
-        // Seen holding its lock, the process had installed its handler: it must end by it.
-        if (locked && running) assert.ok(end.code === 0 || end.code === 130, `${label}: SIGINT while holding a lock ended it with ${end.signal ?? end.code}, not 130`);
         assert.doesNotMatch(stderr, /internal error|\n\s+at /, `${label}: ${stderr}`);
-        if (end.code === 130) assert.deepEqual(await leftovers(repo), [], `${label}: SIGINT left locks behind`);
+        // Whenever it came: before the handler is installed there is no lock yet, and after it is
+        // removed the lock is already gone; in between the handler releases it.
+        assert.deepEqual(await leftovers(repo), [], `${label}: SIGINT (exit ${end.signal ?? end.code}) left locks behind`);
       }
 
       const opened = await Repository.open(repo);
