@@ -413,13 +413,17 @@ export async function collectGarbage(ctx: GcContext, options: GcOptions = {}): P
     }
     return finish(marked, swept);
   } finally {
-    unhold();
     // g6: written on failure too — it only says that this GC deletes nothing more. With no room
-    // even for that (nothing could be deleted), removing the marker says the same.
-    await store.put(gcDoneKey(gcId), ownerRecord(clock.now()), { ifAbsent: true }).catch(async (e: unknown) => {
-      if (!outOfSpace(e)) throw e;
-      await store.delete(gcMarkerKey(gcId));
-    });
+    // even for that (nothing could be deleted), removing the marker says the same. The lock is
+    // held until then, so a signal meanwhile still waits for it.
+    try {
+      await store.put(gcDoneKey(gcId), ownerRecord(clock.now()), { ifAbsent: true }).catch(async (e: unknown) => {
+        if (!outOfSpace(e)) throw e;
+        await store.delete(gcMarkerKey(gcId));
+      });
+    } finally {
+      unhold();
+    }
     await keepGcReserve(store);
   }
 }

@@ -97,6 +97,7 @@ class LiveIntent implements SaveIntent {
   #beating: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #ended = false;
+  #ending: Promise<void> | undefined;
   /** Manifest puts past {@link assertLive}: a release waits for them before it removes the intent. */
   readonly #commits = new Set<Promise<unknown>>();
   readonly #unhold: () => void;
@@ -191,14 +192,18 @@ class LiveIntent implements SaveIntent {
     });
   }
 
-  async end(): Promise<void> {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#unhold();
-    clearInterval(this.#timer);
-    await this.#beating;
-    const keys = [...(this.#beatKey ? [this.#beatKey] : []), intentKey(this.id)];
-    for (const key of keys) await this.#store.delete(key).catch(() => undefined);
+  end(): Promise<void> {
+    // One promise for every caller: a release that comes while the save is ending must wait for
+    // the same deletes, and the lock stays held until they are done.
+    this.#ending ??= (async () => {
+      this.#ended = true;
+      clearInterval(this.#timer);
+      await this.#beating;
+      const keys = [...(this.#beatKey ? [this.#beatKey] : []), intentKey(this.id)];
+      for (const key of keys) await this.#store.delete(key).catch(() => undefined);
+      this.#unhold();
+    })();
+    return this.#ending;
   }
 }
 
