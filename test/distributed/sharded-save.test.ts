@@ -167,7 +167,7 @@ test('the CLI: engram save --rank/--world-size takes one safetensors file per ra
   assert.equal(missing.code, 2, 'a distributed save needs --step');
 });
 
-test('a rank SIGKILLed mid-save leaves no snapshot and a clean verify; GC deletes nothing while its intent looks alive; the next save succeeds; GC after the grace period removes the orphans', async () => {
+test('a rank SIGKILLed mid-save leaves no snapshot and a clean verify; GC recognises its dead intent at once but keeps young orphans; the next save succeeds; GC after the grace period removes the orphans', async () => {
   const killDir = await tempDir('engram-dist-kill-');
   await (await Repository.init(killDir, { chunkSize: CHUNK, smallThreshold: 4096 })).close();
   await killScenario(killDir);
