@@ -6,7 +6,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 /** Milliseconds in `text`; a bare number is in `bareUnit` (default seconds). `InvalidArgument` otherwise. */
 export function parseDuration(text: string, option: string, bareUnit: keyof typeof UNIT_MS = 's'): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new EngramError('InvalidArgument', `${option} expects a duration such as 1h, 30m, 90s or 0s, got ${JSON.stringify(text)}`, { value: text });
+  if (!m) throw new EngramError('InvalidArgument', `${option} expects a duration of 0 or more, such as 1h, 30m, 90s or 0s, got ${JSON.stringify(text)}`, { value: text });
   return Number(m[1]) * UNIT_MS[m[2] ?? bareUnit]!;
 }
 

@@ -43,12 +43,19 @@ export class EngramError extends Error {
   readonly code: ErrorCode;
   /** Structured details (file, offset, tensor, chunk, …). */
   readonly data: ErrorData;
+  /** What the user can do about it: the thrower's advice, else the code's general one. */
+  readonly hint: string;
 
-  constructor(code: ErrorCode, message: string, data: ErrorData = {}, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * `options.hint` replaces the code's general hint (see {@link ERROR_CODES}) where the thrower
+   * knows better, e.g. `Conflict` for a repository that already exists is not "retry".
+   */
+  constructor(code: ErrorCode, message: string, data: ErrorData = {}, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = code;
     this.code = code;
     this.data = data;
+    this.hint = options?.hint ?? ERROR_CODES[code].hint;
   }
 
   /** The CLI exit status for this error. */

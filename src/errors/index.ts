@@ -2,3 +2,4 @@
 export { EngramError, ERROR_CODES, isEngramError } from './engram-error.ts';
 export type { ErrorCode, ErrorData } from './engram-error.ts';
 export { formatError } from './format-error.ts';
+export { ioError, isErrnoException } from './io-error.ts';

@@ -1,9 +1,11 @@
 /** @module `engram forget`: applies retention rules, deleting the manifests of snapshots no rule keeps. */
-import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import type { RetentionDecision, RetentionPolicy, RetentionRule } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
+import { parseCommandArgs } from '../parse-command-args.ts';
+import { plural } from '../plural.ts';
 import { parseDuration } from '../parse-duration.ts';
+import { parseIntOption } from '../parse-int-option.ts';
 
 export const forgetHelp = `engram forget [--run R] [--keep-last N] [--keep-every-steps N] [--keep-every-seconds T]
               [--keep-best METRIC[:min|:max] [--best-n N] [--forget-unmeasured]] [--keep-steps 1,5,9]
@@ -16,11 +18,7 @@ export const forgetHelp = `engram forget [--run R] [--keep-last N] [--keep-every
   Only manifests are deleted: run \`engram gc\` afterwards to reclaim the space.`;
 
 function count(text: string | undefined, option: string): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
-    throw new EngramError('InvalidArgument', `${option} expects a positive integer, got ${JSON.stringify(text)}`, { value: text });
-  }
-  return Number(text);
+  return text === undefined ? undefined : parseIntOption(option, text, { min: 1 });
 }
 
 /** The rules the options ask for, in the order the help lists them. */
@@ -51,7 +49,7 @@ function rulesOf(values: Record<string, string | boolean | undefined>): Retentio
   const steps = values['keep-steps'] as string | undefined;
   if (steps !== undefined) {
     const list = steps.split(',').map((s) => s.trim());
-    if (list.some((s) => !/^\d+$/.test(s))) throw new EngramError('InvalidArgument', `--keep-steps expects steps separated by commas, got ${JSON.stringify(steps)}`, {});
+    if (list.some((s) => !/^\d+$/.test(s))) throw new EngramError('InvalidArgument', `--keep-steps expects steps (integers from 0 to ${Number.MAX_SAFE_INTEGER}) separated by commas, got ${JSON.stringify(steps)}`, {});
     rules.push({ kind: 'steps', steps: list.map(Number) });
   }
   return rules;
@@ -63,9 +61,7 @@ const byRunStep = (a: RetentionDecision, b: RetentionDecision): number =>
 
 /** Runs `engram forget`. */
 export async function runForget(ctx: CliContext, argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv, strict: true,
-    options: {
+  const { values, positionals } = parseCommandArgs(argv, {
       run: { type: 'string' },
       'keep-last': { type: 'string' },
       'keep-every-steps': { type: 'string' },
@@ -78,8 +74,8 @@ export async function runForget(ctx: CliContext, argv: string[]): Promise<number
       'no-keep-newest': { type: 'boolean' },
       all: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
-    },
   });
+  if (positionals.length > 0) throw new EngramError('InvalidArgument', `engram forget takes only options (the run is --run R), got ${JSON.stringify(positionals[0])}`, {});
   const rules = rulesOf(values);
   if (rules.length === 0 && !values.all) {
     throw new EngramError('InvalidArgument', 'engram forget needs at least one --keep-… rule (see `engram forget --help`); to forget every snapshot that is not tagged or a run\'s newest, pass --all', {});
@@ -109,9 +105,9 @@ export async function runForget(ctx: CliContext, argv: string[]): Promise<number
     }
     const total = result.keep.length + result.forget.length;
     if (dryRun) {
-      ctx.out(`Dry run: would forget ${result.forget.length} of ${total} snapshots and keep ${result.keep.length}; nothing was deleted.`);
+      ctx.out(`Dry run: would forget ${result.forget.length} of ${plural(total, 'snapshot')} and keep ${result.keep.length}; nothing was deleted.`);
     } else {
-      ctx.out(`Forgot ${result.forgotten.length} of ${total} snapshots; kept ${total - result.forgotten.length}.`);
+      ctx.out(`Forgot ${result.forgotten.length} of ${plural(total, 'snapshot')}; kept ${total - result.forgotten.length}.`);
       if (result.forgotten.length > 0) ctx.out('Their chunks stay until garbage collection: run `engram gc` to reclaim space.');
     }
     return 0;

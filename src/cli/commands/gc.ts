@@ -1,8 +1,10 @@
 /** @module `engram gc`: deletes chunk objects no snapshot needs, safely alongside saves in other processes. */
-import { parseArgs } from 'node:util';
+import { EngramError } from '../../errors/index.ts';
 import { DEFAULT_GRACE_MS } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
+import { parseCommandArgs } from '../parse-command-args.ts';
 import { formatBytes } from '../format-bytes.ts';
+import { plural } from '../plural.ts';
 import { formatDuration, parseDuration } from '../parse-duration.ts';
 import { withSignalCleanup } from '../on-signal.ts';
 import { ProgressBar } from '../progress-bar.ts';
@@ -18,7 +20,8 @@ export async function runGc(ctx: CliContext, argv: string[]): Promise<number> {
 }
 
 async function gcCommand(ctx: CliContext, argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { grace: { type: 'string' }, 'dry-run': { type: 'boolean' } } });
+  const { values, positionals } = parseCommandArgs(argv, { grace: { type: 'string' }, 'dry-run': { type: 'boolean' } });
+  if (positionals.length > 0) throw new EngramError('InvalidArgument', `engram gc takes no arguments, got ${JSON.stringify(positionals[0])}`, {});
   const graceMs = values.grace !== undefined ? parseDuration(values.grace, '--grace') : DEFAULT_GRACE_MS;
   const repo = await openRepo(ctx);
   try {
@@ -37,12 +40,12 @@ async function gcCommand(ctx: CliContext, argv: string[]): Promise<number> {
       return 0;
     }
     const verb = report.dryRun ? 'would delete' : 'deleted';
-    ctx.out(`${report.chunks} chunk objects: ${report.marked} needed by ${report.snapshots} snapshots, ${report.unreferenced} unreferenced (${formatBytes(report.unreferencedBytes)})`);
+    ctx.out(`${report.chunks} chunk objects: ${report.marked} needed by ${plural(report.snapshots, 'snapshot')}, ${report.unreferenced} unreferenced (${formatBytes(report.unreferencedBytes)})`);
     if (!report.skipped || report.skipped.reason === 'deadline' || report.dryRun) {
-      ctx.out(`${verb} ${report.swept} chunks (${formatBytes(report.sweptBytes)})`);
+      ctx.out(`${verb} ${plural(report.swept, 'chunk')} (${formatBytes(report.sweptBytes)})`);
     }
     if (report.keptYoung > 0) {
-      ctx.out(`kept ${report.keptYoung} unreferenced chunks (${formatBytes(report.keptYoungBytes)}) younger than the ${formatDuration(report.graceMs)} grace period; \`engram gc --grace 0s\` reclaims them now (saves in flight stay safe: gc deletes nothing while one runs)`);
+      ctx.out(`kept ${plural(report.keptYoung, 'unreferenced chunk')} (${formatBytes(report.keptYoungBytes)}) younger than the ${formatDuration(report.graceMs)} grace period; \`engram gc --grace 0s\` reclaims them now (saves in flight stay safe: gc deletes nothing while one runs)`);
     }
     if (report.dryRun && report.savesInFlight > 0) ctx.out(`${report.savesInFlight} saves are in flight now: a real run would delete nothing until they finish`);
     if (report.staleIntentsRemoved > 0) ctx.out(`removed ${report.staleIntentsRemoved} intents of crashed saves`);

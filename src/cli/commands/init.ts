@@ -1,7 +1,9 @@
 /** @module `engram init`: creates a repository. */
-import { parseArgs } from 'node:util';
+import { EngramError, isEngramError } from '../../errors/index.ts';
 import { Repository } from '../../repo/index.ts';
 import { printJson, type CliContext } from '../cli-context.ts';
+import { parseCommandArgs } from '../parse-command-args.ts';
+import { parseIntOption } from '../parse-int-option.ts';
 
 export const initHelp = `engram init [--chunk-size BYTES] [--level N] [--max-delta-depth N]
   Creates a repository at --repo (default ./.engram).
@@ -10,12 +12,23 @@ export const initHelp = `engram init [--chunk-size BYTES] [--level N] [--max-del
 
 /** Runs `engram init`. */
 export async function runInit(ctx: CliContext, argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { 'chunk-size': { type: 'string' }, level: { type: 'string' }, 'max-delta-depth': { type: 'string' } }, strict: true });
-  const repo = await Repository.init(ctx.repo, {
-    ...(values['chunk-size'] ? { chunkSize: Number(values['chunk-size']) } : {}),
-    ...(values.level ? { level: Number(values.level) } : {}),
-    ...(values['max-delta-depth'] !== undefined ? { maxDeltaDepth: Number(values['max-delta-depth']) } : {}),
-  });
+  const { values, positionals } = parseCommandArgs(argv, { 'chunk-size': { type: 'string' }, level: { type: 'string' }, 'max-delta-depth': { type: 'string' } });
+  if (positionals.length > 0) throw new EngramError('InvalidArgument', `engram init takes no arguments (the repository is --repo), got ${JSON.stringify(positionals[0])}`, {});
+  // The ranges config.json accepts (repo/config.ts), checked here so the message names the option.
+  const options = {
+    ...(values['chunk-size'] !== undefined ? { chunkSize: parseIntOption('--chunk-size', values['chunk-size'], { min: 1, max: 1024 * 1024 * 1024 }) } : {}),
+    ...(values.level !== undefined ? { level: parseIntOption('--level', values.level, { min: 1, max: 22 }) } : {}),
+    ...(values['max-delta-depth'] !== undefined ? { maxDeltaDepth: parseIntOption('--max-delta-depth', values['max-delta-depth'], { max: 64 }) } : {}),
+  };
+  let repo;
+  try {
+    repo = await Repository.init(ctx.repo, options);
+  } catch (e) {
+    if (isEngramError(e, 'Conflict')) {
+      throw new EngramError('Conflict', e.message, e.data, { cause: e, hint: `Nothing was changed. Use it as it is (engram log --repo ${ctx.repo}), or give init another --repo path.` });
+    }
+    throw e;
+  }
   if (ctx.json) printJson(ctx, { location: repo.store.location, config: repo.config });
   else ctx.out(`Initialized an empty engram repository in ${repo.store.location}\nNext: engram save <files or dirs> --run NAME --step N`);
   await repo.close();

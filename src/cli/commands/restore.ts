@@ -1,12 +1,14 @@
 /** @module `engram restore <ref> <dir>`: gives back a snapshot's files byte for byte. */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import { writeSafetensors } from '../../formats/index.ts';
 import { restoreSharded, shardsMetadata } from '../../distributed/index.ts';
 import { restoreFiles, safeJoin, writeFileAtomic } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
+import { plural } from '../plural.ts';
+import { parseCommandArgs } from '../parse-command-args.ts';
+import { parseIntOption } from '../parse-int-option.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
 export const restoreHelp = `engram restore <ref> <dir> [--json]
@@ -21,16 +23,10 @@ engram restore <ref> <dir> --rank K --world-size W [--json]
   written whole. The file's __metadata__ "engram.shards" gives each block's offsets and global shape, in
   the format \`engram save --rank\` reads. Rank 0 also writes blobs to <dir>/blobs/.`;
 
-function intOption(name: string, v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new EngramError('InvalidArgument', `--${name} must be a non-negative integer, got ${v ?? 'nothing'}`, {});
-  return n;
-}
-
 /** `engram restore --rank K --world-size W`: this rank's blocks as one safetensors file. */
 async function restoreRank(ctx: CliContext, ref: string, dir: string, rankText: string | undefined, worldText: string | undefined): Promise<number> {
-  const rank = intOption('rank', rankText);
-  const worldSize = intOption('world-size', worldText);
+  const worldSize = parseIntOption('--world-size', worldText, { min: 1 });
+  const rank = parseIntOption('--rank', rankText, { max: worldSize - 1 });
   const repo = await openRepo(ctx);
   try {
     const snap = await repo.snapshot(ref);
@@ -48,7 +44,7 @@ async function restoreRank(ctx: CliContext, ref: string, dir: string, rankText: 
     }
     const bytes = tensors.reduce((n, t) => n + t.data.byteLength, 0);
     if (ctx.json) printJson(ctx, { id: snap.id, rank, worldSize, written, bytes });
-    else ctx.out(`Restored rank ${rank} of ${worldSize} of ${snap.run}@${snap.step} (${snap.id}) into ${path}: ${tensors.length} tensors, ${formatBytes(bytes)}`);
+    else ctx.out(`Restored rank ${rank} of ${worldSize} of ${snap.run}@${snap.step} (${snap.id}) into ${path}: ${plural(tensors.length, 'tensor')}, ${formatBytes(bytes)}`);
     return 0;
   } finally {
     await repo.close();
@@ -57,7 +53,7 @@ async function restoreRank(ctx: CliContext, ref: string, dir: string, rankText: 
 
 /** Runs `engram restore`. */
 export async function runRestore(ctx: CliContext, argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { rank: { type: 'string' }, 'world-size': { type: 'string' } } });
+  const { values, positionals } = parseCommandArgs(argv, { rank: { type: 'string' }, 'world-size': { type: 'string' } });
   if (positionals.length !== 2) throw new EngramError('InvalidArgument', 'engram restore needs a ref and a target directory', {});
   const [ref, dir] = positionals as [string, string];
   if (values.rank !== undefined || values['world-size'] !== undefined) return restoreRank(ctx, ref, dir, values.rank, values['world-size']);
@@ -89,7 +85,7 @@ export async function runRestore(ctx: CliContext, argv: string[]): Promise<numbe
       written.push(path);
     }
     if (ctx.json) printJson(ctx, { id: snap.id, written });
-    else ctx.out(`Restored ${snap.run}@${snap.step} (${snap.id}) into ${dir}: ${written.length} files, ${formatBytes(total)}`);
+    else ctx.out(`Restored ${snap.run}@${snap.step} (${snap.id}) into ${dir}: ${plural(written.length, 'file')}, ${formatBytes(total)}`);
     return 0;
   } finally {
     await repo.close();

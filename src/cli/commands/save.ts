@@ -2,7 +2,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
-import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import { openFileSource, readTensorFile, type ByteSource } from '../../formats/index.ts';
 import { parseShardsMetadata, saveSharded, shardFileContent } from '../../distributed/index.ts';
@@ -11,6 +10,9 @@ import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { collectFiles } from '../collect-files.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { withSignalCleanup } from '../on-signal.ts';
+import { parseCommandArgs } from '../parse-command-args.ts';
+import { parseIntOption } from '../parse-int-option.ts';
+import { plural } from '../plural.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
 export const saveHelp = `engram save <files or dirs…> --run R [--step N] [--metric k=v]… [--meta k=v]… [--tag T]… [-m MSG]
@@ -43,13 +45,6 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** A non-negative integer option, or `InvalidArgument` naming it. */
-function intOption(name: string, v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new EngramError('InvalidArgument', `--${name} must be a non-negative integer, got ${v ?? 'nothing'}`, {});
-  return n;
-}
-
 /** `engram save --rank K --world-size W`: this rank's part of a distributed save (distributed/). */
 async function saveRank(
   ctx: CliContext,
@@ -58,9 +53,9 @@ async function saveRank(
 ): Promise<number> {
   if (positionals.length !== 1) throw new EngramError('InvalidArgument', 'a distributed save takes exactly one file per rank', {});
   if (o.step === undefined) throw new EngramError('InvalidArgument', 'a distributed save needs --step: ranks name their save by run and step', {});
-  const rank = intOption('rank', o.rank);
-  const worldSize = intOption('world-size', o.worldSize);
-  const timeoutMs = o.timeout === undefined ? undefined : intOption('timeout', o.timeout) * 1000;
+  const worldSize = parseIntOption('--world-size', o.worldSize, { min: 1 });
+  const rank = parseIntOption('--rank', o.rank, { max: worldSize - 1 });
+  const timeoutMs = o.timeout === undefined ? undefined : parseIntOption('--timeout', o.timeout) * 1000;
   const path = positionals[0]!;
   const src = await openFileSource(path, path);
   const repo = await openRepo(ctx);
@@ -73,7 +68,7 @@ async function saveRank(
     });
     const snap = result.snapshot;
     if (ctx.json) printJson(ctx, { saveId: result.saveId, rank, worldSize, storedBytes: result.storedBytes, ...(snap ? { id: snap.id, run: snap.run, step: snap.step, parent: snap.parent, tensors: snap.tensorNames().length } : {}) });
-    else if (snap) ctx.out(`Committed ${snap.run}@${snap.step} as ${snap.id} from ${worldSize} ranks: ${snap.tensorNames().length} tensors\nNext: engram show ${snap.id}`);
+    else if (snap) ctx.out(`Committed ${snap.run}@${snap.step} as ${snap.id} from ${plural(worldSize, 'rank')}: ${plural(snap.tensorNames().length, 'tensor')}\nNext: engram show ${snap.id}`);
     else ctx.out(`Rank ${rank} of ${worldSize} stored its part of ${result.saveId} (${formatBytes(result.storedBytes)} new); rank 0 commits the snapshot`);
     return 0;
   } finally {
@@ -107,11 +102,7 @@ export async function runSave(ctx: CliContext, argv: string[]): Promise<number> 
 }
 
 async function saveCommand(ctx: CliContext, argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCommandArgs(argv, {
       run: { type: 'string' },
       step: { type: 'string' },
       metric: { type: 'string', multiple: true },
@@ -121,15 +112,10 @@ async function saveCommand(ctx: CliContext, argv: string[]): Promise<number> {
       rank: { type: 'string' },
       'world-size': { type: 'string' },
       timeout: { type: 'string' },
-    },
   });
   if (positionals.length === 0) throw new EngramError('InvalidArgument', 'nothing to save: name files or directories', {});
   if (!values.run) throw new EngramError('InvalidArgument', 'engram save needs --run NAME', {});
-  let step: number | undefined;
-  if (values.step !== undefined) {
-    step = Number(values.step);
-    if (!/^\d+$/.test(values.step) || !Number.isSafeInteger(step)) throw new EngramError('InvalidArgument', `--step must be a non-negative integer, got ${values.step}`, {});
-  }
+  const step = values.step === undefined ? undefined : parseIntOption('--step', values.step);
   const metrics: Record<string, number> = {};
   for (const [k, v] of keyValues(values.metric, 'metric')) {
     const n = Number(v);
@@ -168,7 +154,7 @@ async function saveCommand(ctx: CliContext, argv: string[]): Promise<number> {
     bar.done();
     const stats = { id: snap.id, run: snap.run, step: snap.step, parent: snap.parent, files: files.length, tensors: snap.tensorNames().length, tags: values.tag ?? [] };
     if (ctx.json) printJson(ctx, stats);
-    else ctx.out(`Saved ${snap.run}@${snap.step} as ${snap.id}: ${files.length} files, ${stats.tensors} tensors${stats.tags.length ? `, tagged ${stats.tags.join(', ')}` : ''}\nNext: engram show ${snap.id}`);
+    else ctx.out(`Saved ${snap.run}@${snap.step} as ${snap.id}: ${plural(files.length, 'file')}, ${plural(stats.tensors, 'tensor')}${stats.tags.length ? `, tagged ${stats.tags.join(', ')}` : ''}\nNext: engram show ${snap.id}`);
     return 0;
   } finally {
     await Promise.all(sources.map((s) => s.close()));

@@ -4,6 +4,7 @@ import { EngramError } from '../../errors/index.ts';
 import { boxText } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
+import { plural } from '../plural.ts';
 
 export const showHelp = `engram show <ref> [--json]
   Shows a snapshot. Refs: an id (or unique prefix), run@step, run@latest, run@best:metric, tag:name, with ~N for the N-th parent.
@@ -12,10 +13,6 @@ export const showHelp = `engram show <ref> [--json]
 
 /** Shard lines shown per tensor; `--json` has them all. */
 const MAX_SHARD_LINES = 32;
-
-function plural(n: number, what: string): string {
-  return `${n} ${what}${n === 1 ? '' : 's'}`;
-}
 
 /** Runs `engram show`. */
 export async function runShow(ctx: CliContext, argv: string[]): Promise<number> {
@@ -39,7 +36,7 @@ export async function runShow(ctx: CliContext, argv: string[]): Promise<number> 
     for (const [k, v] of Object.entries(m.metrics)) ctx.out(`metric   ${k} = ${v}`);
     for (const [k, v] of Object.entries(m.meta)) ctx.out(`meta     ${k} = ${JSON.stringify(v)}`);
     const names = Object.keys(m.tensors);
-    ctx.out(`\n${names.length} tensors:`);
+    ctx.out(`\n${plural(names.length, 'tensor')}:`);
     for (const n of names) {
       const t = m.tensors[n]!;
       if (!t.shards) {
@@ -60,11 +57,11 @@ export async function runShow(ctx: CliContext, argv: string[]): Promise<number> 
     }
     const blobs = Object.entries(m.blobs);
     if (blobs.length) {
-      ctx.out(`\n${blobs.length} blobs:`);
+      ctx.out(`\n${plural(blobs.length, 'blob')}:`);
       for (const [n, b] of blobs) ctx.out(`  ${n}  ${formatBytes(b.byteLength)}`);
     }
     if (m.files.length) {
-      ctx.out(`\n${m.files.length} files:`);
+      ctx.out(`\n${plural(m.files.length, 'file')}:`);
       for (const f of m.files) ctx.out(`  ${f.path}  ${f.format}  ${formatBytes(f.size)}  sha256 ${f.sha256.slice(0, 16)}…`);
     }
     ctx.out(`\nNext: engram restore ${m.id} <dir>   or   engram get ${m.id} <tensor> -o out.safetensors`);

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
+import { plural } from '../plural.ts';
 
 export const statsHelp = `engram stats [--json]
   Logical bytes (what the snapshots stand for), unique bytes after deduplication, stored bytes, and the ratios.`;
@@ -19,10 +20,10 @@ export async function runStats(ctx: CliContext, argv: string[]): Promise<number>
     ctx.out(`snapshots      ${s.snapshots} in ${s.runs} run${s.runs === 1 ? '' : 's'}`);
     ctx.out(`logical        ${formatBytes(s.logicalBytes)}`);
     ctx.out(`unique         ${formatBytes(s.uniqueBytes)}   (dedup ${s.dedupRatio.toFixed(2)}x)`);
-    ctx.out(`chunk objects  ${formatBytes(s.chunkBytes)} in ${s.chunks} chunks   (compression ${s.compressionRatio.toFixed(2)}x)`);
+    ctx.out(`chunk objects  ${formatBytes(s.chunkBytes)} in ${plural(s.chunks, 'chunk')}   (compression ${s.compressionRatio.toFixed(2)}x)`);
     ctx.out(`stored total   ${formatBytes(s.storedBytes)}   (overall ${s.ratio.toFixed(2)}x)`);
-    if (s.orphanChunks > 0) ctx.out(`unreferenced   ${formatBytes(s.orphanBytes)} in ${s.orphanChunks} chunks (left by interrupted saves or forgotten snapshots)`);
-    if (s.reclaimableChunks > 0) ctx.out(`reclaimable    ${formatBytes(s.reclaimableBytes)} in ${s.reclaimableChunks} chunks older than the gc grace period: \`engram gc\` deletes them`);
+    if (s.orphanChunks > 0) ctx.out(`unreferenced   ${formatBytes(s.orphanBytes)} in ${plural(s.orphanChunks, 'chunk')} (left by interrupted saves or forgotten snapshots)`);
+    if (s.reclaimableChunks > 0) ctx.out(`reclaimable    ${formatBytes(s.reclaimableBytes)} in ${plural(s.reclaimableChunks, 'chunk')} older than the gc grace period: \`engram gc\` deletes them`);
     return 0;
   } finally {
     await repo.close();

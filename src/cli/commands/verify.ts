@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ERROR_CODES } from '../../errors/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
+import { plural } from '../plural.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
 export const verifyHelp = `engram verify [--json]
@@ -19,7 +20,7 @@ export async function runVerify(ctx: CliContext, argv: string[]): Promise<number
     if (ctx.json) printJson(ctx, report);
     else {
       for (const f of report.findings) ctx.out(`DAMAGED: ${f.message}`);
-      ctx.out(`${report.ok ? 'OK' : 'FAILED'}: ${report.snapshots} snapshots, ${report.chunks} chunks, ${formatBytes(report.bytes)} checked, ${report.findings.length} problems`);
+      ctx.out(`${report.ok ? 'OK' : 'FAILED'}: ${plural(report.snapshots, 'snapshot')}, ${plural(report.chunks, 'chunk')}, ${formatBytes(report.bytes)} checked, ${plural(report.findings.length, 'problem')}`);
       if (!report.ok) ctx.out('The damaged snapshots above cannot be restored; other snapshots are intact.');
     }
     return report.ok ? 0 : ERROR_CODES.IntegrityMismatch.exit;
