@@ -47,7 +47,8 @@ export function ioError(e: unknown, options: { readonly path?: string; readonly 
   const errno = typeof x?.code === 'string' ? x.code : 'EUNKNOWN';
   const path = x?.path ?? options.path;
   const syscall = x?.syscall;
-  const known = ERRNO[errno];
+  // mkdir -p of a path whose component is a file fails with EEXIST: for the user, that is ENOTDIR.
+  const known = syscall === 'mkdir' && errno === 'EEXIST' ? { what: 'it exists and is not a directory', hint: ERRNO.ENOTDIR!.hint } : ERRNO[errno];
   const what = known?.what ?? (x instanceof Error ? x.message : String(e));
   const where = [options.what, syscall, path].filter((s) => s !== undefined && s !== '').join(' ');
   const message = `${where ? `${where}: ` : ''}${what} (${errno})`;

@@ -3,7 +3,7 @@
  * allocate more than the file can hold.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { EngramError, formatError } from '../errors/index.ts';
+import { formatError, ioError } from '../errors/index.ts';
 
 /** Random-access bytes of one file (or buffer) with a known size. */
 export interface ByteSource {
@@ -45,8 +45,7 @@ export async function openFileSource(path: string, name = path): Promise<ByteSou
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new EngramError(code === 'ENOENT' ? 'NotFound' : 'IOError', `cannot open ${path}: ${(e as Error).message}`, { path }, { cause: e });
+    throw ioError(e, { path, what: 'cannot read' });
   }
   const { size } = await fh.stat();
   return {

@@ -6,12 +6,12 @@
 import { open, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { EngramError } from '../errors/index.ts';
+import { EngramError, ioError } from '../errors/index.ts';
 import type { Snapshot } from './snapshot.ts';
 
 /**
  * Writes `pieces` to `path` atomically: temp file, fsync, rename. On any error the temp file is
- * removed and `path` is untouched.
+ * removed and `path` is untouched; an OS error is thrown as `IOError` naming the file.
  */
 export async function writeFileAtomic(path: string, pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
   await mkdir(dirname(path), { recursive: true });
@@ -34,7 +34,8 @@ export async function writeFileAtomic(path: string, pieces: AsyncIterable<Uint8A
   } catch (e) {
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
-    throw e;
+    // A write or fsync error carries no path: name the file it was for (ENOSPC, EIO, …).
+    throw ioError(e, { path });
   }
 }
 

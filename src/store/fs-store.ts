@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { EngramError } from '../errors/index.ts';
+import { EngramError, ioError as toIoError } from '../errors/index.ts';
 import { asyncFsOps, syncFsOps, type FsOps } from './fs-ops.ts';
 import { checkRange } from './memory-store.ts';
 import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
@@ -19,11 +19,9 @@ const TEMP_PREFIX = '.tmp-';
 /** Writes a put tries when a concurrent delete keeps removing the object's directory. */
 const MAX_DIR_ATTEMPTS = 4;
 
+/** The typed error for a failed fs call (errors/io-error.ts: one errno → code and hint table). */
 function ioError(e: unknown, what: string, path: string): EngramError {
-  if (e instanceof EngramError) return e;
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new EngramError('NotFound', `${what}: ${path} does not exist`, { path }, { cause: e });
-  return new EngramError('IOError', `${what} ${path}: ${(e as Error).message}`, { path, errno: code }, { cause: e });
+  return toIoError(e, { path, what });
 }
 
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;

@@ -1,5 +1,5 @@
 /** @module `engram restore <ref> <dir>`: gives back a snapshot's files byte for byte. */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { EngramError } from '../../errors/index.ts';
 import { writeSafetensors } from '../../formats/index.ts';
 import { restoreSharded, shardsMetadata } from '../../distributed/index.ts';
@@ -10,11 +10,14 @@ import { plural } from '../plural.ts';
 import { parseCommandArgs } from '../parse-command-args.ts';
 import { parseIntOption } from '../parse-int-option.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import { replaceDirectory } from '../replace-directory.ts';
 
-export const restoreHelp = `engram restore <ref> <dir> [--json]
+export const restoreHelp = `engram restore <ref> <dir> [--force] [--json]
   Writes the snapshot's files into <dir>, each byte-identical to what was saved and verified by its
   SHA-256. Tensors saved through the library (not from files) go to <dir>/tensors.safetensors and
-  blobs to <dir>/blobs/.
+  blobs to <dir>/blobs/. The tree is built in a temporary directory beside <dir> and renamed into
+  place, so a failed restore leaves <dir> as it was. <dir> must be new or empty; --force replaces a
+  non-empty one (deleting what it held once the new tree is complete).
 
 engram restore <ref> <dir> --rank K --world-size W [--json]
   Load-time resharding: writes this rank's part of every tensor to <dir>/rank-K.safetensors, reading only
@@ -53,7 +56,7 @@ async function restoreRank(ctx: CliContext, ref: string, dir: string, rankText: 
 
 /** Runs `engram restore`. */
 export async function runRestore(ctx: CliContext, argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { rank: { type: 'string' }, 'world-size': { type: 'string' } });
+  const { values, positionals } = parseCommandArgs(argv, { rank: { type: 'string' }, 'world-size': { type: 'string' }, force: { type: 'boolean' } });
   if (positionals.length !== 2) throw new EngramError('InvalidArgument', 'engram restore needs a ref and a target directory', {});
   const [ref, dir] = positionals as [string, string];
   if (values.rank !== undefined || values['world-size'] !== undefined) return restoreRank(ctx, ref, dir, values.rank, values['world-size']);
@@ -63,27 +66,31 @@ export async function runRestore(ctx: CliContext, argv: string[]): Promise<numbe
     const total = snap.files.reduce((n, f) => n + f.size, 0);
     const bar = new ProgressBar('restoring', { format: formatBytes });
     let done = 0;
-    const written = await restoreFiles(snap, dir, (_p, size) => bar.update((done += size), total));
-    bar.done();
-    // Tensors that came from no file (library saves) are written as one safetensors file.
-    const inFiles = new Set(snap.files.flatMap((f) => f.segments.flatMap((s) => (s.kind === 'tensor' ? [s.tensor] : []))));
-    for (const f of snap.files) for (const n of snap.tensorNames()) if (n === f.path || n.startsWith(`${f.path}:`)) inFiles.add(n);
-    const loose = snap.tensorNames().filter((n) => !inFiles.has(n));
-    if (loose.length > 0) {
-      const tensors = [];
-      for (const name of loose) {
-        const t = await snap.tensor(name);
-        tensors.push({ name, dtype: t.dtype, shape: t.shape, data: t.data });
+    const written = await replaceDirectory(dir, { force: values.force === true }, async (tmp) => {
+      const paths = await restoreFiles(snap, tmp, (_p, size) => bar.update((done += size), total));
+      bar.done();
+      // Tensors that came from no file (library saves) are written as one safetensors file.
+      const inFiles = new Set(snap.files.flatMap((f) => f.segments.flatMap((s) => (s.kind === 'tensor' ? [s.tensor] : []))));
+      for (const f of snap.files) for (const n of snap.tensorNames()) if (n === f.path || n.startsWith(`${f.path}:`)) inFiles.add(n);
+      const loose = snap.tensorNames().filter((n) => !inFiles.has(n));
+      if (loose.length > 0) {
+        const tensors = [];
+        for (const name of loose) {
+          const t = await snap.tensor(name);
+          tensors.push({ name, dtype: t.dtype, shape: t.shape, data: t.data });
+        }
+        const path = join(tmp, 'tensors.safetensors');
+        await writeFileAtomic(path, [writeSafetensors(tensors)]);
+        paths.push(path);
       }
-      const path = join(dir, 'tensors.safetensors');
-      await writeFileAtomic(path, [writeSafetensors(tensors)]);
-      written.push(path);
-    }
-    for (const name of snap.blobNames()) {
-      const path = safeJoin(dir, `blobs/${name}`);
-      await writeFileAtomic(path, [await snap.blob(name)]);
-      written.push(path);
-    }
+      for (const name of snap.blobNames()) {
+        const path = safeJoin(tmp, `blobs/${name}`);
+        await writeFileAtomic(path, [await snap.blob(name)]);
+        paths.push(path);
+      }
+      // Named where they end up, not in the temporary directory.
+      return paths.map((p) => join(dir, relative(tmp, p)));
+    }).finally(() => bar.done());
     if (ctx.json) printJson(ctx, { id: snap.id, written });
     else ctx.out(`Restored ${snap.run}@${snap.step} (${snap.id}) into ${dir}: ${plural(written.length, 'file')}, ${formatBytes(total)}`);
     return 0;
