@@ -15,7 +15,9 @@ export function parseWritableFormat(name: string): WritableFormat {
   if ((WRITABLE as readonly string[]).includes(f)) return f as WritableFormat;
   if (Object.hasOwn(ALIASES, f)) return ALIASES[f]!;
   if (READ_ONLY.includes(f)) {
-    throw new EngramError('Unsupported', `engram cannot write ${f} files yet; write safetensors, npz or gguf instead`, { format: f, suggest: 'safetensors' });
+    throw new EngramError('Unsupported', `engram cannot write ${f} files yet; write safetensors, npz or gguf instead`, { format: f, suggest: 'safetensors' }, {
+      hint: f === 'onnx' ? 'ONNX is written into an existing model: give --template MODEL.onnx.' : 'Write --format safetensors, npz or gguf instead.',
+    });
   }
   throw new EngramError('InvalidArgument', `unknown format ${JSON.stringify(name)}: use safetensors, npz, gguf, npy, tfjs, pt or h5`, { format: name });
 }

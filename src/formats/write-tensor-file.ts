@@ -64,7 +64,7 @@ export function checkWritable(format: WritableFormat, tensors: readonly Pick<Ten
   if (format === 'npy' && tensors.length !== 1) {
     return new EngramError('Unsupported', `.npy holds exactly one tensor, not ${tensors.length}; write .npz or .safetensors instead`, {
       format, tensors: tensors.length, suggest: 'npz',
-    });
+    }, { hint: 'Write --format npz or safetensors (one file of many tensors), or pick one tensor (engram get … -o out.npy).' });
   }
   const bad = tensors.find((t) => !canHold(format, t.dtype));
   if (!bad) return undefined;
@@ -74,7 +74,7 @@ export function checkWritable(format: WritableFormat, tensors: readonly Pick<Ten
     : 'no writable format can hold quantized blocks (their element shape is not kept); keep the original file, which `engram restore` gives back byte for byte';
   return new EngramError('Unsupported', `${format} cannot hold tensor ${JSON.stringify(bad.name)} of dtype ${bad.dtype}; ${advice}`, {
     format, tensor: bad.name, dtype: bad.dtype, ...(suggest ? { suggest } : {}),
-  });
+  }, { hint: suggest ? `Write --format ${suggest} (or a .${suggest} file), which holds ${bad.dtype}.` : 'Keep the original file: `engram restore` gives it back byte for byte.' });
 }
 
 /**
