@@ -28,12 +28,13 @@ function runCliAsNobody(args: string[]): Promise<CliResult> {
   });
 }
 
-/** The three commands that write output, each aimed at `target` (a directory or file path prefix). */
+/** The commands that write output (one file, a tree, a directory model), each aimed at `target` (a directory or file path prefix). */
 function writers(repo: string, target: string): string[][] {
   return [
     ['restore', 'big@1', join(target, 'restored'), '--repo', repo],
     ['get', 'big@1', 'large.safetensors:layer.weight', '-o', join(target, 'big.npy'), '--repo', repo],
     ['export', 'big@1', '--format', 'safetensors', '-o', join(target, 'all.safetensors'), '--repo', repo],
+    ['export', 'big@1', '--format', 'tfjs', '--only', 'large.safetensors:', '-o', join(target, 'web_model'), '--repo', repo],
   ];
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../../formats/index.ts';
 import { printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
+import { plural } from '../plural.ts';
 import { formatOfPath, parseWritableFormat } from '../parse-writable-format.ts';
 import { isOnnxFormat, onnxExternalOptions, onnxTemplate, writeOnnxFiles } from './export.ts';
 import { ProgressBar } from '../progress-bar.ts';
@@ -65,7 +66,7 @@ export async function runConvert(ctx: CliContext, argv: string[]): Promise<numbe
     const keepMetadata = (format === 'safetensors' && (file.format === 'safetensors' || file.format === 'tfjs')) || (format === 'h5' && file.format === 'hdf5');
     const written = await writeTensorOutput(out, format, tensors, keepMetadata && file.metadata ? { metadata: file.metadata } : {});
     if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: written });
-    else ctx.out(`Wrote ${tensors.length} tensors from ${input} (${file.format}) to ${out} (${format}, ${formatBytes(written)})`);
+    else ctx.out(`Wrote ${plural(tensors.length, 'tensor')} from ${input} (${file.format}) to ${out} (${format}, ${formatBytes(written)})`);
     return 0;
   } finally {
     await src.close();
@@ -82,7 +83,7 @@ async function convertOnnx(ctx: CliContext, input: string, out: string, template
       const plan = await planOnnxFromTensors(tpl, candidates, onnxExternalOptions(out, external));
       const written = await writeOnnxFiles(out, plan);
       if (ctx.json) printJson(ctx, { path: out, format: 'onnx', tensors: plan.replaced.length, bytes: written });
-      else ctx.out(`Wrote ${plan.replaced.length} tensors from ${input} (${file.format}) into ${out} (onnx from ${template}, ${formatBytes(written)})`);
+      else ctx.out(`Wrote ${plural(plan.replaced.length, 'tensor')} from ${input} (${file.format}) into ${out} (onnx from ${template}, ${formatBytes(written)})`);
       return 0;
     } finally {
       await src.close();

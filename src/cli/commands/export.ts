@@ -12,6 +12,7 @@ import {
 import { writeFileAtomic } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
+import { plural } from '../plural.ts';
 import { parseWritableFormat } from '../parse-writable-format.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { writeTensorOutput } from '../write-tensor-output.ts';
@@ -73,7 +74,7 @@ export async function runExport(ctx: CliContext, argv: string[]): Promise<number
     // --nest: `model/w`, `optimizer/m/w` become nested dicts, a training checkpoint's shape.
     const written = await writeTensorOutput(out, format, tensors, values.nest ? { torch: { object: nestedTorchObject(tensors.map((t) => t.name)) } } : {});
     if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: written });
-    else ctx.out(`Wrote ${tensors.length} tensors of ${snap.id} to ${out} (${format}, ${formatBytes(written)})`);
+    else ctx.out(`Wrote ${plural(tensors.length, 'tensor')} of ${snap.id} to ${out} (${format}, ${formatBytes(written)})`);
     return 0;
   } finally {
     await repo.close();
@@ -144,7 +145,7 @@ async function exportOnnx(ctx: CliContext, ref: string, out: string, prefix: str
       bar.done();
     }
     if (ctx.json) printJson(ctx, { path: out, format: 'onnx', tensors: names.length, bytes: written });
-    else ctx.out(`Wrote ${names.length} tensors of ${snap.id} into ${out} (onnx from ${template}, ${formatBytes(written)})`);
+    else ctx.out(`Wrote ${plural(names.length, 'tensor')} of ${snap.id} into ${out} (onnx from ${template}, ${formatBytes(written)})`);
     return 0;
   } finally {
     await repo.close();

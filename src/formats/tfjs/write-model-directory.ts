@@ -4,9 +4,9 @@
  * never sees a model.json whose shards are missing or half written.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
-import { EngramError } from '../../errors/index.ts';
+import { EngramError, ioError } from '../../errors/index.ts';
 
 /** A file to write, by its path relative to the directory. */
 export interface DirectoryFile {
@@ -31,10 +31,11 @@ async function fsyncPath(path: string): Promise<void> {
  * @example await writeModelDirectory('out/web_model', writeTfjsModel(tensors));
  */
 export async function writeModelDirectory(dir: string, files: readonly DirectoryFile[]): Promise<number> {
-  const existing = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+  const existing = await readdir(dir).catch(async (e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
-    if (e.code === 'ENOTDIR') throw new EngramError('Conflict', `${dir} exists and is not a directory`, { path: dir });
-    throw e;
+    // ENOTDIR: `dir` itself is a file (a Conflict), or one of its parents is (an IOError).
+    if (e.code === 'ENOTDIR' && (await lstat(dir).then(() => true, () => false))) throw new EngramError('Conflict', `${dir} exists and is not a directory`, { path: dir });
+    throw ioError(e, { path: dir });
   });
   if (existing && existing.length > 0) {
     throw new EngramError('Conflict', `${dir} already holds ${existing.length} entries; write the model to a new or empty directory`, { path: dir });
@@ -67,6 +68,7 @@ export async function writeModelDirectory(dir: string, files: readonly Directory
     return size;
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
-    throw e;
+    // A write or fsync error carries no path: name the directory (ENOSPC, EIO, …).
+    throw ioError(e, { path: dir });
   }
 }
