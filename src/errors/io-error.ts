@@ -50,8 +50,9 @@ export function ioError(e: unknown, options: { readonly path?: string; readonly 
   // mkdir -p of a path whose component is a file fails with EEXIST: for the user, that is ENOTDIR.
   const known = syscall === 'mkdir' && errno === 'EEXIST' ? { what: 'it exists and is not a directory', hint: ERRNO.ENOTDIR!.hint } : ERRNO[errno];
   const what = known?.what ?? (x instanceof Error ? x.message : String(e));
-  const where = [options.what, syscall, path].filter((s) => s !== undefined && s !== '').join(' ');
-  const message = `${where ? `${where}: ` : ''}${what} (${errno})`;
+  // "cannot read /x: no such file or directory (ENOENT from open)", or "write /x: … (ENOSPC)".
+  const where = [options.what ?? syscall, path].filter((s) => s !== undefined && s !== '').join(' ');
+  const message = `${where ? `${where}: ` : ''}${what} (${errno}${options.what && syscall ? ` from ${syscall}` : ''})`;
   const data = { ...(path !== undefined ? { path } : {}), ...(syscall !== undefined ? { syscall } : {}), errno };
   return new EngramError(errno === 'ENOENT' ? 'NotFound' : 'IOError', message, data, { cause: e, ...(known ? { hint: known.hint } : {}) });
 }

@@ -43,7 +43,7 @@ function assertIoError(r: CliResult, errno: string, path: string, hint: RegExp):
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, r.stderr);
   const [message, hintLine, ...rest] = r.stderr.trimEnd().split('\n');
   assert.deepEqual(rest, [], r.stderr);
-  assert.match(message!, new RegExp(`IOError: .*\\(${errno}\\)$`));
+  assert.match(message!, new RegExp(`IOError: .*\\((${errno})( from \\w+)?\\)$`));
   assert.ok(message!.includes(path), `${message} names ${path}`);
   assert.match(hintLine!, hint);
 }

@@ -77,6 +77,11 @@ describe('engram command line', () => {
     assert.match(missing.stderr, /no-such-file\.safetensors does not exist/);
     assert.doesNotMatch(missing.stderr.split('\n')[1]!, /engram log/);
 
+    const convert = await runCli(['convert', join(work, 'no-such-model.pt'), join(work, 'out.safetensors')]);
+    assert.equal(convert.code, NOT_FOUND);
+    assert.match(convert.stderr, /no-such-model\.pt: no such file or directory/);
+    assert.match(convert.stderr.split('\n')[1]!, /Check the path/);
+
     const noRepo = await runCli(['log', '--repo', join(work, 'nowhere')]);
     assert.equal(noRepo.code, NOT_FOUND);
     assert.match(noRepo.stderr.split('\n')[1]!, /engram init --repo/);
