@@ -39,7 +39,7 @@ describe('engram command line', () => {
     for (const needed of ['--keep-best', '--dry-run', '--force', '--grace', '--template', '--external-data', '--nest', '--version']) {
       assert.ok(top.stdout.includes(needed), `help lists ${needed}`);
     }
-    for (const format of ['safetensors', 'npz', 'gguf', 'tfjs', 'pt', 'h5', 'onnx']) assert.match(top.stdout, new RegExp(`--format [^\\n]*\\b${format}\\b`));
+    for (const format of ['safetensors', 'npz', 'npy', 'gguf', 'tfjs', 'pt', 'h5', 'onnx']) assert.match(top.stdout, new RegExp(`--format [^\\n]*\\b${format}\\b`));
     for (const cmd of COMMANDS) {
       const own = await runCli([cmd, '--help']);
       assert.equal(own.code, 0, `${cmd} --help`);

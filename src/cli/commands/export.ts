@@ -17,7 +17,7 @@ import { parseWritableFormat } from '../parse-writable-format.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { writeTensorOutput } from '../write-tensor-output.ts';
 
-export const exportHelp = `engram export <ref> --format safetensors|npz|gguf|tfjs|pt|h5 -o PATH [--only PREFIX [--strip]] [--nest] [--json]
+export const exportHelp = `engram export <ref> --format safetensors|npz|npy|gguf|tfjs|pt|h5 -o PATH [--only PREFIX [--strip]] [--nest] [--json]
   Writes every tensor of a snapshot (or those whose name starts with PREFIX; --strip drops PREFIX from the
   names written) into one file; pt writes a state dict torch.load reads, or with --nest a checkpoint
   of nested dicts split at '/' (model/…, optimizer/…)
@@ -38,7 +38,7 @@ export async function runExport(ctx: CliContext, argv: string[]): Promise<number
     },
   });
   if (positionals.length !== 1 || !values.output || !values.format) {
-    throw new EngramError('InvalidArgument', 'usage: engram export <ref> --format safetensors|npz|gguf -o PATH [--only PREFIX]', {});
+    throw new EngramError('InvalidArgument', 'usage: engram export <ref> --format safetensors|npz|npy|gguf|tfjs|pt|h5|onnx -o PATH [--only PREFIX] (see engram export --help)', {});
   }
   if (isOnnxFormat(values.format)) return exportOnnx(ctx, positionals[0]!, values.output, values.only ?? '', values.template, values['external-data'] === true);
   const format = parseWritableFormat(values.format);
