@@ -71,6 +71,15 @@ describe('OS errors on output are typed IOError', () => {
     const file = join(work, 'a-file');
     await writeFile(file, 'not a directory');
     for (const args of writers(repo, join(file, 'sub'))) assertIoError(await runCli(args), 'ENOTDIR|EEXIST', file, /is a file, not a directory/);
+    // --json: the error as data, with the path, the system call and the errno.
+    const json = await runCli(['restore', 'big@1', join(file, 'sub'), '--repo', repo, '--json']);
+    assert.equal(json.code, IO_ERROR);
+    const { error } = JSON.parse(json.stderr) as { error: { code: string; data: { path: string; syscall: string; errno: string }; hint: string } };
+    assert.equal(error.code, 'IOError');
+    assert.ok(error.data.path.startsWith(file), error.data.path);
+    assert.equal(typeof error.data.syscall, 'string');
+    assert.equal(error.data.errno, 'ENOTDIR');
+    assert.match(error.hint, /is a file/);
   });
 
   test('EACCES: a directory the user may not write', async () => {
