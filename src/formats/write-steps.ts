@@ -10,7 +10,9 @@ import type { DType } from '../tensor/index.ts';
 
 /**
  * A tensor to stream into a file: what it is, and how to load its bytes (little-endian C order)
- * when the writer reaches it. Writers plan headers and offsets from `byteLength` alone.
+ * when the writer reaches it. Writers plan headers and offsets from `byteLength` alone. The bytes
+ * a load returns need stay valid only until the next load of the same set (a loader may reuse one
+ * buffer for every tensor): a writer that keeps them longer copies them.
  */
 export interface LazyTensorInput {
   readonly name: string;

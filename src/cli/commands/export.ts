@@ -6,8 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import {
-  checkWritable, nestedTorchObject, openFileSource, planOnnxFromTensors, type OnnxCandidate, type OnnxWritePlan,
-  type TensorFileInput,
+  checkWritable, nestedTorchObject, openFileSource, planOnnxFromTensors, type LazyTensorInput, type OnnxCandidate, type OnnxWritePlan,
 } from '../../formats/index.ts';
 import { writeFileAtomic } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
@@ -57,21 +56,33 @@ export async function runExport(ctx: CliContext, argv: string[]): Promise<number
 
     const total = names.reduce((s, n) => s + snap.tensorInfo(n).byteLength, 0);
     const bar = new ProgressBar('exporting', { format: formatBytes });
-    const tensors: TensorFileInput[] = [];
     let done = 0;
-    try {
-      for (const name of names) {
-        const t = await snap.tensor(name);
+    // Each tensor is loaded when the writer reaches it, into one scratch buffer the size of the
+    // largest: the writer has written a tensor before it asks for the next, so the export holds
+    // one tensor, never the output, and leaves no garbage of dead tensors for the GC to find.
+    let scratch: Uint8Array | undefined;
+    const largest = names.reduce((m, n) => Math.max(m, snap.tensorInfo(n).byteLength), 0);
+    const tensors: LazyTensorInput[] = names.map((name) => {
+      const info = snap.tensorInfo(name);
+      return {
         // --strip writes `conv.weight` for `model.pt:conv.weight` under --only model.pt: (a usable state dict).
-        tensors.push({ name: values.strip ? name.slice(prefix.length) : name, dtype: t.dtype, shape: t.shape, data: t.data });
-        done += t.byteLength;
-        bar.update(done, total);
-      }
+        name: values.strip ? name.slice(prefix.length) : name, dtype: info.dtype, shape: info.shape, byteLength: info.byteLength,
+        load: async () => {
+          scratch ??= new Uint8Array(largest);
+          const t = await snap.tensor(name, { into: scratch.subarray(0, info.byteLength) });
+          done += t.byteLength;
+          bar.update(done, total);
+          return t.data;
+        },
+      };
+    });
+    let written: number;
+    try {
+      // --nest: `model/w`, `optimizer/m/w` become nested dicts, a training checkpoint's shape.
+      written = await writeTensorOutput(out, format, tensors, values.nest ? { torch: { object: nestedTorchObject(tensors.map((t) => t.name)) } } : {});
     } finally {
       bar.done();
     }
-    // --nest: `model/w`, `optimizer/m/w` become nested dicts, a training checkpoint's shape.
-    const written = await writeTensorOutput(out, format, tensors, values.nest ? { torch: { object: nestedTorchObject(tensors.map((t) => t.name)) } } : {});
     if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: written });
     else ctx.out(`Wrote ${tensors.length} tensors of ${snap.id} to ${out} (${format}, ${formatBytes(written)})`);
     return 0;
