@@ -1,5 +1,5 @@
 /** @module What every command receives: parsed global options and output helpers. */
-import { Repository, type FileTensorDecoder } from '../repo/index.ts';
+import { Repository, type FileTensorDecoder, type OpenOptions } from '../repo/index.ts';
 
 // The format readers are most of the package: they load when a tensor held in a file is read, not
 // when a command opens a repository (`engram log` never reads one).
@@ -15,10 +15,10 @@ export interface CliContext {
   readonly err: (line: string) => void;
 }
 
-/** Opens the context's repository. */
-export function openRepo(ctx: CliContext): Promise<Repository> {
+/** Opens the context's repository (`options` tune it for the command, e.g. its chunk cache). */
+export function openRepo(ctx: CliContext, options: Pick<OpenOptions, 'chunkCacheBytes'> = {}): Promise<Repository> {
   // Tensors held only inside a saved compressed file are decoded from the rebuilt file.
-  return Repository.open(ctx.repo, { fileTensors: decodeFileTensor });
+  return Repository.open(ctx.repo, { ...options, fileTensors: decodeFileTensor });
 }
 
 /** Prints `value` as indented JSON. */

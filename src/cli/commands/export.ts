@@ -26,6 +26,9 @@ engram export <ref> --format onnx --template MODEL.onnx -o PATH [--only PREFIX] 
   a file matches by the name after its 'path:'); everything else is copied. External data goes to PATH.data
   when MODEL.onnx used it, or for every weight of 1 KiB or more with --external-data.`;
 
+/** Decoded chunks an export keeps: chunks of up to a quarter of this are cached (see ChunkReader). */
+const EXPORT_CHUNK_CACHE = 16 << 20;
+
 /** Runs `engram export`. */
 export async function runExport(ctx: CliContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -42,7 +45,8 @@ export async function runExport(ctx: CliContext, argv: string[]): Promise<number
   const format = parseWritableFormat(values.format);
   if (values.nest && format !== 'pt') throw new EngramError('InvalidArgument', '--nest is for --format pt (a checkpoint of nested dicts)', { format });
   const out = values.output;
-  const repo = await openRepo(ctx);
+  // Tensors are read once each, in order: a cache of a few chunks serves bundles of small tensors.
+  const repo = await openRepo(ctx, { chunkCacheBytes: EXPORT_CHUNK_CACHE });
   try {
     const snap = await repo.snapshot(positionals[0]!);
     const prefix = values.only ?? '';
