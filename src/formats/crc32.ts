@@ -11,12 +11,14 @@ const TABLE = (() => {
 })();
 
 /**
- * The CRC-32 of `data`, as an unsigned 32-bit number.
+ * The CRC-32 of `data`, as an unsigned 32-bit number; given the CRC of the bytes before it
+ * (`previous`), the CRC of both together, so a zip member's CRC can run over its pieces.
  *
  * @example crc32(new TextEncoder().encode('123456789')) // 0xcbf43926
+ * @example crc32(data, crc32(header)) === crc32(concat(header, data))
  */
-export function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
+export function crc32(data: Uint8Array, previous = 0): number {
+  let c = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

@@ -29,18 +29,22 @@ export type { GgufArray, GgufKv, GgufScalar, GgufValue, GgufValueType } from './
 export type { SafetensorsInput } from './write-safetensors.ts';
 export { writeNpy } from './write-npy.ts';
 export { writeNpz } from './write-npz.ts';
-export { canHold, checkWritable, isDirectoryFormat, writeTensorDirectory, writeTensorFile, writeTensorFileAsync, WRITABLE_FORMATS } from './write-tensor-file.ts';
-export type { TensorFileInput, WritableFormat } from './write-tensor-file.ts';
+export {
+  canHold, checkWritable, isDirectoryFormat, streamTensorDirectory, streamTensorFile, writeTensorDirectory, writeTensorFile, writeTensorFileAsync, WRITABLE_FORMATS,
+} from './write-tensor-file.ts';
+export type { StreamTensorFileOptions, TensorFileInput, WritableFormat } from './write-tensor-file.ts';
+export { collectSteps, streamSteps } from './write-steps.ts';
+export type { LazyTensorInput, TensorMeta, WriteSteps } from './write-steps.ts';
 export { rebuildFile } from './rebuild-file.ts';
 export { readTfjsModel, MAX_TFJS_MODEL_JSON } from './tfjs/read-tfjs-model.ts';
 export type { ReadTfjsModelOptions } from './tfjs/read-tfjs-model.ts';
 export { readTfjsShard, TFJS_MAX_MODEL_CANDIDATES } from './tfjs/read-tfjs-shard.ts';
 export type { ReadTfjsShardOptions } from './tfjs/read-tfjs-shard.ts';
 export type { TfjsQuantization } from './tfjs/tfjs-manifest.ts';
-export { writeTfjsModel, TFJS_DEFAULT_SHARD_BYTES, TFJS_WRITABLE_DTYPES } from './tfjs/write-tfjs-model.ts';
-export type { TfjsJson, TfjsOutputFile, TfjsTensorInput, WriteTfjsModelOptions } from './tfjs/write-tfjs-model.ts';
+export { planTfjsModel, streamTfjsModel, writeTfjsModel, TFJS_DEFAULT_SHARD_BYTES, TFJS_WRITABLE_DTYPES } from './tfjs/write-tfjs-model.ts';
+export type { TfjsJson, TfjsModelPlan, TfjsOutputFile, TfjsStreamedFile, TfjsTensorInput, WriteTfjsModelOptions } from './tfjs/write-tfjs-model.ts';
 export { writeModelDirectory } from './tfjs/write-model-directory.ts';
-export type { DirectoryFile } from './tfjs/write-model-directory.ts';
+export type { DirectoryFile, StreamedDirectoryFile } from './tfjs/write-model-directory.ts';
 export { nestedTorchObject, pytorchFilePieces, writePytorch } from './pytorch/write-pytorch.ts';
 export type { WritePytorchOptions } from './pytorch/write-pytorch.ts';
 export { TORCH_STORAGE_CLASSES } from './pytorch/write-pytorch-pickle.ts';

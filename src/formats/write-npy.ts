@@ -5,6 +5,7 @@
 import { EngramError } from '../errors/index.ts';
 import { byteLengthOf, type DType } from '../tensor/index.ts';
 import { npyDescrOf } from './npy-dtype.ts';
+import { received, type TensorMeta, type WriteSteps } from './write-steps.ts';
 
 // numpy pads the header so the data starts on a 64-byte boundary (format.ARRAY_ALIGN).
 const ARRAY_ALIGN = 64;
@@ -24,11 +25,23 @@ function shapeRepr(shape: readonly number[]): string {
  * @example writeNpy({ dtype: 'F32', shape: [3], data: new Uint8Array(12) })
  */
 export function writeNpy(t: { readonly dtype: DType; readonly shape: readonly number[]; readonly data: Uint8Array }): Uint8Array {
+  const header = npyHeader({ dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength });
+  const out = new Uint8Array(header.byteLength + t.data.byteLength);
+  out.set(header);
+  out.set(t.data, header.byteLength);
+  return out;
+}
+
+/**
+ * The header of an .npy file (magic, version, padded dict) that the tensor's `byteLength` bytes
+ * follow, from its description alone. Throws as {@link writeNpy} does.
+ */
+export function npyHeader(t: { readonly dtype: DType; readonly shape: readonly number[]; readonly byteLength: number }): Uint8Array {
   const descr = npyDescrOf(t.dtype);
   const want = byteLengthOf(t.dtype, t.shape);
-  if (t.data.byteLength !== want) {
-    throw new EngramError('InvalidArgument', `${t.dtype}[${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.byteLength}`, {
-      dtype: t.dtype, shape: t.shape, bytes: t.data.byteLength,
+  if (t.byteLength !== want) {
+    throw new EngramError('InvalidArgument', `${t.dtype}[${t.shape.join(', ')}] needs ${want} bytes, got ${t.byteLength}`, {
+      dtype: t.dtype, shape: t.shape, bytes: t.byteLength,
     });
   }
   // Keys in sorted order, each followed by ', ', exactly as format._write_array_header builds it.
@@ -45,7 +58,7 @@ export function writeNpy(t: { readonly dtype: DType; readonly shape: readonly nu
     padlen = ARRAY_ALIGN - ((6 + 2 + lengthWidth + hlen) % ARRAY_ALIGN);
   }
   const prefix = 8 + lengthWidth;
-  const out = new Uint8Array(prefix + hlen + padlen + want);
+  const out = new Uint8Array(prefix + hlen + padlen);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
   const view = new DataView(out.buffer);
   if (lengthWidth === 2) view.setUint16(8, hlen + padlen, true);
@@ -54,6 +67,11 @@ export function writeNpy(t: { readonly dtype: DType; readonly shape: readonly nu
   for (let i = 0; i < header.length; i++) out[prefix + i] = header.charCodeAt(i);
   out.fill(0x20, prefix + header.length, prefix + hlen + padlen - 1);
   out[prefix + hlen + padlen - 1] = 0x0a;
-  out.set(t.data, prefix + hlen + padlen);
   return out;
+}
+
+/** {@link writeNpy} as steps (see write-steps.ts): the header from the description, then the tensor. */
+export function* npySteps(t: TensorMeta): WriteSteps {
+  yield npyHeader(t);
+  yield received(yield 0, 0);
 }

@@ -1,8 +1,9 @@
 /** @module Writes tensors as an uncompressed .npz, the way `numpy.savez` does. */
 import { EngramError } from '../errors/index.ts';
 import type { DType } from '../tensor/index.ts';
-import { writeNpy } from './write-npy.ts';
-import { writeStoredZip } from './write-stored-zip.ts';
+import { npyHeader } from './write-npy.ts';
+import { storedZipSteps } from './write-stored-zip.ts';
+import { collectSteps, concatPieces, type TensorMeta, type WriteSteps } from './write-steps.ts';
 
 /**
  * The .npz bytes of `members`, each stored as `<name>.npy` in the given order. Readable by
@@ -14,10 +15,21 @@ import { writeStoredZip } from './write-stored-zip.ts';
 export function writeNpz(
   members: readonly { readonly name: string; readonly dtype: DType; readonly shape: readonly number[]; readonly data: Uint8Array }[],
 ): Uint8Array {
+  const meta = members.map((m) => ({ name: m.name, dtype: m.dtype, shape: m.shape, byteLength: m.data.byteLength }));
+  return concatPieces(collectSteps(npzSteps(meta), members));
+}
+
+/**
+ * {@link writeNpz} as steps (see write-steps.ts): every member's .npy header from the tensors'
+ * descriptions first (so a dtype numpy lacks is refused before anything is written), then each
+ * member streamed with its tensor.
+ */
+export function* npzSteps(members: readonly TensorMeta[]): WriteSteps {
   const seen = new Set<string>();
   for (const m of members) {
     if (seen.has(m.name)) throw new EngramError('InvalidArgument', `duplicate .npz member ${JSON.stringify(m.name)}`, { name: m.name });
     seen.add(m.name);
   }
-  return writeStoredZip(members.map((m) => ({ name: `${m.name}.npy`, data: writeNpy(m) })));
+  const heads = members.map((m) => npyHeader(m));
+  yield* storedZipSteps(members.map((m, i) => ({ name: `${m.name}.npy`, head: heads[i]!, tensor: i, tensorBytes: m.byteLength })));
 }

@@ -5,6 +5,7 @@
  */
 import { EngramError } from '../errors/index.ts';
 import { byteLengthOf, type DenseDType, type DType } from '../tensor/index.ts';
+import { collectSteps, concatPieces, received, type TensorMeta, type WriteSteps } from './write-steps.ts';
 
 // The crate sorts by its Dtype enum, declared "in increasing alignment order", descending; within
 // one size the enum order still decides (U64 before I64 before F64), then the name.
@@ -29,6 +30,15 @@ export interface SafetensorsInput {
  * @example writeSafetensors([{ name: 'w', dtype: 'F32', shape: [2], data: new Uint8Array(8) }], { format: 'pt' })
  */
 export function writeSafetensors(tensors: readonly SafetensorsInput[], metadata?: Readonly<Record<string, string>>): Uint8Array {
+  const meta = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength }));
+  return concatPieces(collectSteps(safetensorsSteps(meta, metadata), tensors));
+}
+
+/**
+ * {@link writeSafetensors} as steps (see write-steps.ts): every check and the header come from
+ * the tensors' descriptions, before any tensor is asked for; then each tensor's bytes, once.
+ */
+export function* safetensorsSteps(tensors: readonly TensorMeta[], metadata?: Readonly<Record<string, string>>): WriteSteps {
   const rank = (d: DType): number => {
     const r = RUST_DTYPE_ORDER.indexOf(d as DenseDType);
     if (r < 0) throw new EngramError('InvalidArgument', `safetensors has no dtype ${d}`, { dtype: d });
@@ -42,9 +52,9 @@ export function writeSafetensors(tensors: readonly SafetensorsInput[], metadata?
     seen.add(t.name);
     rank(t.dtype);
     const want = byteLengthOf(t.dtype, t.shape);
-    if (t.data.byteLength !== want) {
-      throw new EngramError('InvalidArgument', `tensor ${JSON.stringify(t.name)} of ${t.dtype}[${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.byteLength}`, {
-        name: t.name, bytes: t.data.byteLength,
+    if (t.byteLength !== want) {
+      throw new EngramError('InvalidArgument', `tensor ${JSON.stringify(t.name)} of ${t.dtype}[${t.shape.join(', ')}] needs ${want} bytes, got ${t.byteLength}`, {
+        name: t.name, bytes: t.byteLength,
       });
     }
   }
@@ -56,7 +66,7 @@ export function writeSafetensors(tensors: readonly SafetensorsInput[], metadata?
     for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
     return x.length - y.length;
   };
-  const ordered = [...tensors].sort((a, b) => rank(b.dtype) - rank(a.dtype) || byName(a.name, b.name));
+  const ordered = tensors.map((t, index) => ({ t, index })).sort((a, b) => rank(b.t.dtype) - rank(a.t.dtype) || byName(a.t.name, b.t.name));
 
   // Built as text so key order is ours (JSON.stringify of an object would move integer-like
   // names first); JSON.stringify of each string escapes exactly what serde_json escapes.
@@ -65,21 +75,17 @@ export function writeSafetensors(tensors: readonly SafetensorsInput[], metadata?
     fields.push(`"__metadata__":{${Object.entries(metadata).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
   }
   let offset = 0;
-  for (const t of ordered) {
-    const end = offset + t.data.byteLength;
+  for (const { t } of ordered) {
+    const end = offset + t.byteLength;
     fields.push(`${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${end}]}`);
     offset = end;
   }
   const json = new TextEncoder().encode(`{${fields.join(',')}}`);
   const headerLength = json.byteLength + ((8 - (json.byteLength % 8)) % 8);
-  const out = new Uint8Array(8 + headerLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.byteLength, 8 + headerLength);
-  let p = 8 + headerLength;
-  for (const t of ordered) {
-    out.set(t.data, p);
-    p += t.data.byteLength;
-  }
-  return out;
+  const head = new Uint8Array(8 + headerLength);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerLength), true);
+  head.set(json, 8);
+  head.fill(0x20, 8 + json.byteLength);
+  yield head;
+  for (const { index } of ordered) yield received(yield index, index);
 }

@@ -5,6 +5,7 @@
  */
 import { EngramError } from '../errors/index.ts';
 import { crc32 } from './crc32.ts';
+import { collectSteps, concatPieces, received, type WriteSteps } from './write-steps.ts';
 
 /** One member to store. */
 export interface ZipMember {
@@ -21,16 +22,38 @@ const EXTERNAL_ATTR = (0o600 << 16) >>> 0;
 const LOCAL_EXTRA = 20;
 
 /**
+ * One member to stream: `head` (bytes known up front, such as an .npy header) followed by the
+ * bytes of tensor `tensor` (`tensorBytes` long) when it names one.
+ */
+export interface StoredZipStep {
+  readonly name: string;
+  readonly head: Uint8Array;
+  readonly tensor?: number;
+  readonly tensorBytes?: number;
+}
+
+/**
  * A stored zip of `members`, in order. Throws `Unsupported` past what a plain (non-ZIP64)
  * directory can address: 65535 members or 4 GiB.
  */
 export function writeStoredZip(members: readonly ZipMember[]): Uint8Array {
+  return concatPieces(collectSteps(storedZipSteps(members.map((m) => ({ name: m.name, head: m.data }))), []));
+}
+
+/**
+ * {@link writeStoredZip} as steps (see write-steps.ts): sizes and offsets are planned from the
+ * members' lengths, and each local header, which carries the CRC, is written once its member's
+ * tensor is loaded — the one tensor in memory anyway — so no data descriptor is needed and the
+ * bytes stay those of Python's zipfile.
+ */
+export function* storedZipSteps(members: readonly StoredZipStep[]): WriteSteps {
   const enc = new TextEncoder();
   const names = members.map((m) => enc.encode(m.name));
+  const sizes = members.map((m) => m.head.byteLength + (m.tensor === undefined ? 0 : m.tensorBytes ?? 0));
   let localTotal = 0;
   let cdSize = 0;
-  members.forEach((m, i) => {
-    localTotal += 30 + names[i]!.byteLength + LOCAL_EXTRA + m.data.byteLength;
+  members.forEach((_, i) => {
+    localTotal += 30 + names[i]!.byteLength + LOCAL_EXTRA + sizes[i]!;
     cdSize += 46 + names[i]!.byteLength;
   });
   const total = localTotal + cdSize + 22;
@@ -39,40 +62,46 @@ export function writeStoredZip(members: readonly ZipMember[]): Uint8Array {
       members: members.length, bytes: total,
     });
   }
-  const out = new Uint8Array(total);
-  const v = new DataView(out.buffer);
   const offsets: number[] = [];
   const crcs: number[] = [];
   let p = 0;
-  members.forEach((m, i) => {
+  for (const [i, m] of members.entries()) {
     const name = names[i]!;
+    const size = sizes[i]!;
+    const data = m.tensor === undefined ? undefined : received(yield m.tensor, m.tensor);
     // Python sets the UTF-8 flag only for names that are not plain ASCII.
     const flags = name.byteLength !== m.name.length ? 0x800 : 0;
-    const crc = crc32(m.data);
+    const crc = data === undefined ? crc32(m.head) : crc32(data, crc32(m.head));
     offsets.push(p);
     crcs.push(crc);
-    v.setUint32(p, 0x04034b50, true);
-    v.setUint16(p + 4, VERSION, true);
-    v.setUint16(p + 6, flags, true);
-    v.setUint16(p + 8, 0, true);
-    v.setUint16(p + 10, 0, true);
-    v.setUint16(p + 12, DOS_DATE, true);
-    v.setUint32(p + 14, crc, true);
-    v.setUint32(p + 18, m.data.byteLength, true);
-    v.setUint32(p + 22, m.data.byteLength, true);
-    v.setUint16(p + 26, name.byteLength, true);
-    v.setUint16(p + 28, LOCAL_EXTRA, true);
-    out.set(name, p + 30);
-    p += 30 + name.byteLength;
-    v.setUint16(p, 1, true);
-    v.setUint16(p + 2, 16, true);
-    v.setBigUint64(p + 4, BigInt(m.data.byteLength), true);
-    v.setBigUint64(p + 12, BigInt(m.data.byteLength), true);
-    p += LOCAL_EXTRA;
-    out.set(m.data, p);
-    p += m.data.byteLength;
-  });
+    const local = new Uint8Array(30 + name.byteLength + LOCAL_EXTRA);
+    const v = new DataView(local.buffer);
+    v.setUint32(0, 0x04034b50, true);
+    v.setUint16(4, VERSION, true);
+    v.setUint16(6, flags, true);
+    v.setUint16(8, 0, true);
+    v.setUint16(10, 0, true);
+    v.setUint16(12, DOS_DATE, true);
+    v.setUint32(14, crc, true);
+    v.setUint32(18, size, true);
+    v.setUint32(22, size, true);
+    v.setUint16(26, name.byteLength, true);
+    v.setUint16(28, LOCAL_EXTRA, true);
+    local.set(name, 30);
+    const x = 30 + name.byteLength;
+    v.setUint16(x, 1, true);
+    v.setUint16(x + 2, 16, true);
+    v.setBigUint64(x + 4, BigInt(size), true);
+    v.setBigUint64(x + 12, BigInt(size), true);
+    yield local;
+    yield m.head;
+    if (data !== undefined) yield data;
+    p += local.byteLength + size;
+  }
   const cdOffset = p;
+  const tail = new Uint8Array(cdSize + 22);
+  const v = new DataView(tail.buffer);
+  p = 0;
   members.forEach((m, i) => {
     const name = names[i]!;
     v.setUint32(p, 0x02014b50, true);
@@ -84,13 +113,13 @@ export function writeStoredZip(members: readonly ZipMember[]): Uint8Array {
     v.setUint16(p + 12, 0, true);
     v.setUint16(p + 14, DOS_DATE, true);
     v.setUint32(p + 16, crcs[i]!, true);
-    v.setUint32(p + 20, m.data.byteLength, true);
-    v.setUint32(p + 24, m.data.byteLength, true);
+    v.setUint32(p + 20, sizes[i]!, true);
+    v.setUint32(p + 24, sizes[i]!, true);
     v.setUint16(p + 28, name.byteLength, true);
     // extra, comment, disk, internal attributes: zero (the buffer already is).
     v.setUint32(p + 38, EXTERNAL_ATTR, true);
     v.setUint32(p + 42, offsets[i]!, true);
-    out.set(name, p + 46);
+    tail.set(name, p + 46);
     p += 46 + name.byteLength;
   });
   v.setUint32(p, 0x06054b50, true);
@@ -98,5 +127,5 @@ export function writeStoredZip(members: readonly ZipMember[]): Uint8Array {
   v.setUint16(p + 10, members.length, true);
   v.setUint32(p + 12, cdSize, true);
   v.setUint32(p + 16, cdOffset, true);
-  return out;
+  yield tail;
 }

@@ -8,14 +8,15 @@ import type { DType } from '../tensor/index.ts';
 import { ggmlTypeByName } from './gguf/ggml-type.ts';
 import { hdf5WriteDtype } from './hdf5/hdf5-dtype.ts';
 import { writeHdf5 } from './hdf5/write-hdf5.ts';
-import { writeGguf } from './gguf/write-gguf.ts';
-import { writeNpy } from './write-npy.ts';
-import { writeNpz } from './write-npz.ts';
+import { ggufSteps, writeGguf } from './gguf/write-gguf.ts';
+import { npySteps, writeNpy } from './write-npy.ts';
+import { npzSteps, writeNpz } from './write-npz.ts';
 import { TORCH_STORAGE_CLASSES } from './pytorch/write-pytorch-pickle.ts';
-import { writePytorch } from './pytorch/write-pytorch.ts';
-import { writeSafetensors } from './write-safetensors.ts';
+import { pytorchSteps, writePytorch, type WritePytorchOptions } from './pytorch/write-pytorch.ts';
+import { safetensorsSteps, writeSafetensors } from './write-safetensors.ts';
 import type { DirectoryFile } from './tfjs/write-model-directory.ts';
-import { TFJS_WRITABLE_DTYPES, writeTfjsModel } from './tfjs/write-tfjs-model.ts';
+import { streamTfjsModel, TFJS_WRITABLE_DTYPES, writeTfjsModel, type TfjsStreamedFile } from './tfjs/write-tfjs-model.ts';
+import { streamSteps, type LazyTensorInput, type WriteSteps } from './write-steps.ts';
 
 /** The formats engram can write a set of tensors as. */
 export type WritableFormat = 'safetensors' | 'npz' | 'gguf' | 'npy' | 'tfjs' | 'pt' | 'h5';
@@ -140,4 +141,65 @@ export function writeTensorDirectory(format: 'tfjs', tensors: readonly TensorFil
   if (refused) throw refused;
   const isOptimizer = (t: TensorFileInput): boolean => t.name.startsWith('optimizer/');
   return writeTfjsModel(tensors.filter((t) => !isOptimizer(t)), { optimizer: tensors.filter(isOptimizer), ...(metadata ? { metadata } : {}) });
+}
+
+/** What {@link streamTensorFile} writes besides the tensors. */
+export interface StreamTensorFileOptions {
+  /** safetensors `__metadata__`, GGUF string key/values or HDF5 attributes, as {@link writeTensorFile} takes it. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** For pt: the checkpoint object and archive name (default: a state dict). */
+  readonly torch?: WritePytorchOptions;
+}
+
+/**
+ * The bytes of one file of `format`, in pieces, each tensor loaded only when the writer reaches
+ * it and dropped once it is written: the same bytes {@link writeTensorFile} (or, for pt,
+ * writePytorch) gives, with one tensor in memory at a time when the consumer writes each piece
+ * before pulling the next (writeFileAtomic does). Throws `Unsupported` as checkWritable does,
+ * before loading anything. h5 is the exception: h5wasm builds the whole file in its worker, so
+ * every tensor is loaded first and the file is held whole (about three times the tensors' bytes).
+ *
+ * @example await writeFileAtomic('model.safetensors', streamTensorFile('safetensors', lazyTensors));
+ */
+export function streamTensorFile(format: Exclude<WritableFormat, 'tfjs'>, tensors: readonly LazyTensorInput[], options: StreamTensorFileOptions = {}): AsyncGenerator<Uint8Array> {
+  const refused = checkWritable(format, tensors);
+  if (refused) throw refused;
+  if (format === 'h5') return hdf5Whole(tensors, options.metadata);
+  return streamSteps(fileSteps(format, tensors, options), tensors);
+}
+
+function fileSteps(format: Exclude<WritableFormat, 'tfjs' | 'h5'>, tensors: readonly LazyTensorInput[], options: StreamTensorFileOptions): WriteSteps {
+  switch (format) {
+    case 'safetensors':
+      return safetensorsSteps(tensors, options.metadata);
+    case 'npz':
+      return npzSteps(tensors);
+    case 'npy':
+      return npySteps(tensors[0]!);
+    case 'gguf':
+      return ggufSteps({
+        metadata: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, type: 'STRING' as const, value })),
+        tensors: tensors.map((t) => ({ name: t.name, type: t.dtype, shape: t.shape, byteLength: t.byteLength })),
+      });
+    case 'pt':
+      return pytorchSteps(tensors, options.torch ?? {});
+  }
+}
+
+async function* hdf5Whole(tensors: readonly LazyTensorInput[], metadata: Readonly<Record<string, string>> | undefined): AsyncGenerator<Uint8Array> {
+  const loaded: TensorFileInput[] = [];
+  // Copied: a loader may hand out one reused buffer (see LazyTensorInput), and all are kept here.
+  for (const t of tensors) loaded.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: new Uint8Array(await t.load()) });
+  yield await writeHdf5(loaded, metadata);
+}
+
+/**
+ * {@link writeTensorDirectory} for lazily loaded tensors: the files in order, model.json first,
+ * each shard's bytes produced as it is written (see streamTfjsModel), for writeModelDirectory.
+ */
+export function streamTensorDirectory(format: 'tfjs', tensors: readonly LazyTensorInput[], metadata?: Readonly<Record<string, string>>): TfjsStreamedFile[] {
+  const refused = checkWritable(format, tensors);
+  if (refused) throw refused;
+  const isOptimizer = (t: LazyTensorInput): boolean => t.name.startsWith('optimizer/');
+  return streamTfjsModel(tensors.filter((t) => !isOptimizer(t)), { optimizer: tensors.filter(isOptimizer), ...(metadata ? { metadata } : {}) });
 }

@@ -37,6 +37,11 @@ export interface OpenOptions {
    * loading such a tensor is `Unsupported`; restoring the file works either way.
    */
   readonly fileTensors?: FileTensorDecoder;
+  /**
+   * Bytes of decoded chunks kept for reuse (default 64 MiB). A reader that visits each chunk once,
+   * in order (an export streaming tensors to a file), needs little more than one chunk.
+   */
+  readonly chunkCacheBytes?: number;
 }
 
 /** Storage figures of a repository. */
@@ -117,7 +122,7 @@ export class Repository {
     this.#concurrency = options.concurrency ?? 8;
     this.refs = new RefStore(store, this.#clock);
     this.heads = new RefStore(store, this.#clock, 'heads/');
-    this.#reader = new ChunkReader(store);
+    this.#reader = new ChunkReader(store, options.chunkCacheBytes !== undefined ? { cacheBytes: options.chunkCacheBytes } : {});
     this.#decoder = options.fileTensors;
   }
 

@@ -6,7 +6,7 @@ import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import {
-  checkWritable, openFileSource, planOnnxFromTensors, readTensorFile, type TensorFileInput,
+  checkWritable, openFileSource, planOnnxFromTensors, readTensorFile, type LazyTensorInput,
 } from '../../formats/index.ts';
 import { printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
@@ -49,22 +49,27 @@ export async function runConvert(ctx: CliContext, argv: string[]): Promise<numbe
 
     const total = file.tensors.reduce((s, t) => s + t.byteLength, 0);
     const bar = new ProgressBar('converting', { format: formatBytes });
-    const tensors: TensorFileInput[] = [];
     let done = 0;
-    try {
-      for (const t of file.tensors) {
-        tensors.push({ name: nameOf(t.name), dtype: t.dtype, shape: t.shape, data: await t.load() });
+    // Each tensor is read from IN when the writer reaches it, so memory holds one tensor, not the output.
+    const tensors: LazyTensorInput[] = file.tensors.map((t) => ({
+      name: nameOf(t.name), dtype: t.dtype, shape: t.shape, byteLength: t.byteLength,
+      load: async () => {
+        const data = await t.load();
         done += t.byteLength;
         bar.update(done, total);
-      }
-    } finally {
-      bar.done();
-    }
+        return data;
+      },
+    }));
     // Only safetensors carries string metadata the same way (`__metadata__`), so only it keeps it;
     // h5 → h5 keeps the Keras attributes (model_config, training_config, …) the same way. TF.js →
     // safetensors keeps `weight:<name>`: a quantized weight's U8/F16 bytes mean nothing without it.
     const keepMetadata = (format === 'safetensors' && (file.format === 'safetensors' || file.format === 'tfjs')) || (format === 'h5' && file.format === 'hdf5');
-    const written = await writeTensorOutput(out, format, tensors, keepMetadata && file.metadata ? { metadata: file.metadata } : {});
+    let written: number;
+    try {
+      written = await writeTensorOutput(out, format, tensors, keepMetadata && file.metadata ? { metadata: file.metadata } : {});
+    } finally {
+      bar.done();
+    }
     if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: written });
     else ctx.out(`Wrote ${plural(tensors.length, 'tensor')} from ${input} (${file.format}) to ${out} (${format}, ${formatBytes(written)})`);
     return 0;

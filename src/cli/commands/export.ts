@@ -6,8 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
 import {
-  checkWritable, nestedTorchObject, openFileSource, planOnnxFromTensors, type OnnxCandidate, type OnnxWritePlan,
-  type TensorFileInput,
+  checkWritable, nestedTorchObject, openFileSource, planOnnxFromTensors, type LazyTensorInput, type OnnxCandidate, type OnnxWritePlan,
 } from '../../formats/index.ts';
 import { writeFileAtomic } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
@@ -28,6 +27,9 @@ engram export <ref> --format onnx --template MODEL.onnx -o PATH [--only PREFIX] 
   a file matches by the name after its 'path:'); everything else is copied. External data goes to PATH.data
   when MODEL.onnx used it, or for every weight of 1 KiB or more with --external-data.`;
 
+/** Decoded chunks an export keeps: chunks of up to a quarter of this are cached (see ChunkReader). */
+const EXPORT_CHUNK_CACHE = 16 << 20;
+
 /** Runs `engram export`. */
 export async function runExport(ctx: CliContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -44,7 +46,8 @@ export async function runExport(ctx: CliContext, argv: string[]): Promise<number
   const format = parseWritableFormat(values.format);
   if (values.nest && format !== 'pt') throw new EngramError('InvalidArgument', '--nest is for --format pt (a checkpoint of nested dicts)', { format });
   const out = values.output;
-  const repo = await openRepo(ctx);
+  // Tensors are read once each, in order: a cache of a few chunks serves bundles of small tensors.
+  const repo = await openRepo(ctx, { chunkCacheBytes: EXPORT_CHUNK_CACHE });
   try {
     const snap = await repo.snapshot(positionals[0]!);
     const prefix = values.only ?? '';
@@ -58,21 +61,33 @@ export async function runExport(ctx: CliContext, argv: string[]): Promise<number
 
     const total = names.reduce((s, n) => s + snap.tensorInfo(n).byteLength, 0);
     const bar = new ProgressBar('exporting', { format: formatBytes });
-    const tensors: TensorFileInput[] = [];
     let done = 0;
-    try {
-      for (const name of names) {
-        const t = await snap.tensor(name);
+    // Each tensor is loaded when the writer reaches it, into one scratch buffer the size of the
+    // largest: the writer has written a tensor before it asks for the next, so the export holds
+    // one tensor, never the output, and leaves no garbage of dead tensors for the GC to find.
+    let scratch: Uint8Array | undefined;
+    const largest = names.reduce((m, n) => Math.max(m, snap.tensorInfo(n).byteLength), 0);
+    const tensors: LazyTensorInput[] = names.map((name) => {
+      const info = snap.tensorInfo(name);
+      return {
         // --strip writes `conv.weight` for `model.pt:conv.weight` under --only model.pt: (a usable state dict).
-        tensors.push({ name: values.strip ? name.slice(prefix.length) : name, dtype: t.dtype, shape: t.shape, data: t.data });
-        done += t.byteLength;
-        bar.update(done, total);
-      }
+        name: values.strip ? name.slice(prefix.length) : name, dtype: info.dtype, shape: info.shape, byteLength: info.byteLength,
+        load: async () => {
+          scratch ??= new Uint8Array(largest);
+          const t = await snap.tensor(name, { into: scratch.subarray(0, info.byteLength) });
+          done += t.byteLength;
+          bar.update(done, total);
+          return t.data;
+        },
+      };
+    });
+    let written: number;
+    try {
+      // --nest: `model/w`, `optimizer/m/w` become nested dicts, a training checkpoint's shape.
+      written = await writeTensorOutput(out, format, tensors, values.nest ? { torch: { object: nestedTorchObject(tensors.map((t) => t.name)) } } : {});
     } finally {
       bar.done();
     }
-    // --nest: `model/w`, `optimizer/m/w` become nested dicts, a training checkpoint's shape.
-    const written = await writeTensorOutput(out, format, tensors, values.nest ? { torch: { object: nestedTorchObject(tensors.map((t) => t.name)) } } : {});
     if (ctx.json) printJson(ctx, { path: out, format, tensors: tensors.length, bytes: written });
     else ctx.out(`Wrote ${plural(tensors.length, 'tensor')} of ${snap.id} to ${out} (${format}, ${formatBytes(written)})`);
     return 0;

@@ -7,6 +7,7 @@ import { EngramError } from '../../errors/index.ts';
 import { floatFromValue, GGUF_VALUE_TYPES, type GgufKv, type GgufValue, type GgufValueType } from './gguf-value.ts';
 import { ggmlTypeByName } from './ggml-type.ts';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_DIMS } from './read-gguf.ts';
+import { collectSteps, concatPieces, received, type WriteSteps } from '../write-steps.ts';
 
 /** A tensor to write. */
 export interface GgufTensorInput {
@@ -19,11 +20,14 @@ export interface GgufTensorInput {
   readonly data: Uint8Array;
 }
 
+/** A tensor to write, described without its bytes (`ggufSteps` asks for them by index). */
+export type GgufTensorMeta = Omit<GgufTensorInput, 'data'> & { readonly byteLength: number };
+
 /** What `writeGguf` writes. */
-export interface GgufInput {
+export interface GgufInput<T = GgufTensorInput> {
   /** Key/values in the order to write them, each with its value type. */
   readonly metadata?: readonly GgufKv[];
-  readonly tensors?: readonly GgufTensorInput[];
+  readonly tensors?: readonly T[];
   /**
    * Data alignment. It must agree with a `general.alignment` in `metadata`; when metadata has
    * none and this is not 32, a `general.alignment` UINT32 entry is appended so readers see it.
@@ -147,6 +151,16 @@ function writeValue(w: ByteWriter, type: GgufValueType, value: GgufValue, what: 
  * });
  */
 export function writeGguf(input: GgufInput): Uint8Array {
+  const tensors = input.tensors ?? [];
+  const meta = tensors.map((t) => ({ name: t.name, type: t.type, shape: t.shape, byteLength: t.data.byteLength }));
+  return concatPieces(collectSteps(ggufSteps({ ...input, tensors: meta }), tensors));
+}
+
+/**
+ * {@link writeGguf} as steps (see write-steps.ts): header, metadata and tensor infos from the
+ * tensors' descriptions, then each tensor's bytes and padding, one tensor at a time.
+ */
+export function* ggufSteps(input: GgufInput<GgufTensorMeta>): WriteSteps {
   const metadata = [...(input.metadata ?? [])];
   const tensors = input.tensors ?? [];
   const declared = metadata.find((kv) => kv.key === 'general.alignment');
@@ -192,18 +206,20 @@ export function writeGguf(input: GgufInput): Uint8Array {
     const inner = t.shape.length === 0 ? 1 : t.shape[t.shape.length - 1]!;
     if (inner % type.blockSize !== 0) throw bad(`${what}: innermost dimension ${inner} is not a multiple of the ${type.blockSize}-element ${type.name} block`);
     const want = (t.shape.reduce((a, d) => a * BigInt(d), 1n) / BigInt(type.blockSize)) * BigInt(type.typeSize);
-    if (BigInt(t.data.byteLength) !== want) throw bad(`${what} of ${type.name}[${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.byteLength}`);
+    if (BigInt(t.byteLength) !== want) throw bad(`${what} of ${type.name}[${t.shape.join(', ')}] needs ${want} bytes, got ${t.byteLength}`);
     w.string(t.name);
     w.u32(t.shape.length);
     for (const d of [...t.shape].reverse()) w.u64(BigInt(d));
     w.u32(type.id);
     w.u64(BigInt(offset));
-    offset += Math.ceil(t.data.byteLength / alignment) * alignment;
+    offset += Math.ceil(t.byteLength / alignment) * alignment;
   }
   w.pad(alignment);
-  for (const t of tensors) {
-    w.bytes(t.data);
-    w.pad(alignment);
+  yield w.join();
+  // The header ends aligned and so does every tensor's padded slot, so each pad is its own.
+  for (const [i, t] of tensors.entries()) {
+    yield received(yield i, i);
+    const pad = (alignment - (t.byteLength % alignment)) % alignment;
+    if (pad > 0) yield new Uint8Array(pad);
   }
-  return w.join();
 }

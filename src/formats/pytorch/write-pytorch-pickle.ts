@@ -29,12 +29,12 @@ export type TorchObject =
   | { readonly $dict: readonly (readonly [TorchObject, TorchObject])[]; readonly ordered?: boolean; readonly state?: TorchObject }
   | { readonly [key: string]: TorchObject };
 
-/** One tensor a checkpoint object refers to, by name. */
+/** One tensor a checkpoint object refers to, by name: its description (the pickle needs no bytes). */
 export interface TorchTensorData {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: readonly number[];
-  readonly data: Uint8Array;
+  readonly byteLength: number;
 }
 
 /** A storage to write as `data/<key>`. */
@@ -42,7 +42,7 @@ export interface TorchStorageRecord {
   readonly key: string;
   /** The tensor it holds. */
   readonly name: string;
-  readonly data: Uint8Array;
+  readonly byteLength: number;
 }
 
 /** The storage class torch pickles for each dtype (the reader's `STORAGE_DTYPES`, reversed). */
@@ -105,11 +105,11 @@ export function pickleTorchObject(root: TorchObject, tensors: ReadonlyMap<string
     const cls = TORCH_STORAGE_CLASSES[t.dtype];
     if (!cls) throw new EngramError('Unsupported', `PyTorch has no storage type for tensor ${JSON.stringify(name)} of dtype ${t.dtype}`, { tensor: name, dtype: t.dtype });
     const numel = t.shape.reduce((n, d) => n * d, 1);
-    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || t.data.byteLength !== numel * dtypeSize(t.dtype)) {
-      throw invalid(`tensor ${JSON.stringify(name)} has ${t.data.byteLength} bytes, not ${t.dtype} × [${t.shape.join(', ')}]`, { tensor: name });
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || t.byteLength !== numel * dtypeSize(t.dtype)) {
+      throw invalid(`tensor ${JSON.stringify(name)} has ${t.byteLength} bytes, not ${t.dtype} × [${t.shape.join(', ')}]`, { tensor: name });
     }
     const key = String(storages.length);
-    storages.push({ key, name, data: t.data });
+    storages.push({ key, name, byteLength: t.byteLength });
     p.global('torch._utils', '_rebuild_tensor_v2');
     p.mark();
     // The persistent id ('storage', class, key, location, numel); 'storage' and 'cpu' are

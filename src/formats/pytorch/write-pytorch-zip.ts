@@ -7,12 +7,15 @@
  */
 import { EngramError } from '../../errors/index.ts';
 import { crc32 } from '../crc32.ts';
+import { collectSteps, received, type WriteSteps } from '../write-steps.ts';
 
-/** One record of the archive: a name below `<archive>/` and its bytes. */
-export interface TorchZipRecord {
-  readonly name: string;
-  readonly data: Uint8Array;
-}
+/**
+ * One record of the archive: a name below `<archive>/` and its bytes, given (`data`) or the
+ * bytes of tensor `tensor`, `size` long, asked for when the writer reaches the record.
+ */
+export type TorchZipRecord =
+  | { readonly name: string; readonly data: Uint8Array }
+  | { readonly name: string; readonly tensor: number; readonly size: number };
 
 /** torch's `kFieldAlignment`. */
 export const TORCH_ZIP_ALIGNMENT = 64;
@@ -34,22 +37,42 @@ const U32_MAX = 0xffffffff;
  * is referenced, not copied). Throws `Unsupported` for an archive needing ZIP64 per-record sizes
  * or offsets (4 GiB or more), which engram does not write.
  */
-export function torchZipPieces(archive: string, records: readonly TorchZipRecord[]): Uint8Array[] {
+export function torchZipPieces(archive: string, records: readonly { readonly name: string; readonly data: Uint8Array }[]): Uint8Array[] {
+  return collectSteps(torchZipSteps(archive, records), []);
+}
+
+/**
+ * {@link torchZipPieces} as steps (see write-steps.ts). Each record's CRC and sizes go in the data
+ * descriptor after its bytes, as torch writes them, so a record is streamed in one pass.
+ */
+export function* torchZipSteps(archive: string, records: readonly TorchZipRecord[]): WriteSteps {
   const enc = new TextEncoder();
-  const pieces: Uint8Array[] = [];
-  const central: { name: Uint8Array; crc: number; size: number; offset: number; flags: number }[] = [];
-  let cursor = 0;
-  for (const r of records) {
-    const name = enc.encode(`${archive}/${r.name}`);
-    const size = r.data.byteLength;
-    if (size >= U32_MAX || cursor >= U32_MAX) {
-      throw new EngramError('Unsupported', `a torch archive with a record of ${size} bytes at offset ${cursor} needs ZIP64 records, which engram does not write`, {
-        record: r.name, bytes: size, offset: cursor,
+  const names = records.map((r) => enc.encode(`${archive}/${r.name}`));
+  const sizes = records.map((r) => ('data' in r ? r.data.byteLength : r.size));
+  // torch's getPadding: data starts after the header, the name and the 4-byte FB field header.
+  const padAt = (cursor: number, name: Uint8Array): number => (TORCH_ZIP_ALIGNMENT - ((cursor + LOCAL_HEADER + name.byteLength + 4) % TORCH_ZIP_ALIGNMENT)) % TORCH_ZIP_ALIGNMENT;
+  // Every size and offset from the records' lengths first, so an archive too large for plain
+  // records fails before its first byte is written.
+  let end = 0;
+  for (const [i, r] of records.entries()) {
+    const size = sizes[i]!;
+    if (size >= U32_MAX || end >= U32_MAX) {
+      throw new EngramError('Unsupported', `a torch archive with a record of ${size} bytes at offset ${end} needs ZIP64 records, which engram does not write`, {
+        record: r.name, bytes: size, offset: end,
       });
     }
-    // torch's getPadding: data starts after the header, the name and the 4-byte FB field header.
-    const start = cursor + LOCAL_HEADER + name.byteLength + 4;
-    const pad = (TORCH_ZIP_ALIGNMENT - (start % TORCH_ZIP_ALIGNMENT)) % TORCH_ZIP_ALIGNMENT;
+    end += LOCAL_HEADER + names[i]!.byteLength + 4 + padAt(end, names[i]!) + size + (size > 0 ? DESCRIPTOR : 0);
+  }
+  const cdBytes = names.reduce((s, n) => s + CENTRAL_HEADER + n.byteLength, 0);
+  if (end + cdBytes >= U32_MAX) {
+    throw new EngramError('Unsupported', `a torch archive of ${end + cdBytes} bytes needs ZIP64 records, which engram does not write`, { bytes: end + cdBytes });
+  }
+  const central: { name: Uint8Array; crc: number; size: number; offset: number; flags: number }[] = [];
+  let cursor = 0;
+  for (const [i, r] of records.entries()) {
+    const name = names[i]!;
+    const size = sizes[i]!;
+    const pad = padAt(cursor, name);
     const head = new Uint8Array(LOCAL_HEADER + name.byteLength + 4 + pad);
     const v = new DataView(head.buffer);
     v.setUint32(0, 0x04034b50, true);
@@ -64,7 +87,9 @@ export function torchZipPieces(archive: string, records: readonly TorchZipRecord
     head[extra + 1] = 0x42; // 'B'
     v.setUint16(extra + 2, pad, true);
     head.fill(0x5a, extra + 4); // 'Z'
-    const crc = crc32(r.data);
+    yield head;
+    const data = 'data' in r ? r.data : received(yield r.tensor, r.tensor);
+    const crc = crc32(data);
     const desc = new Uint8Array(size > 0 ? DESCRIPTOR : 0);
     const d = new DataView(desc.buffer);
     if (size > 0) {
@@ -73,15 +98,13 @@ export function torchZipPieces(archive: string, records: readonly TorchZipRecord
       d.setUint32(8, size, true);
       d.setUint32(12, size, true);
     }
-    pieces.push(head, r.data, desc);
+    yield data;
+    if (desc.byteLength > 0) yield desc;
     central.push({ name, crc, size, offset: cursor, flags });
     cursor += head.byteLength + size + desc.byteLength;
   }
   const cdOffset = cursor;
-  const cdSize = central.reduce((s, c) => s + CENTRAL_HEADER + c.name.byteLength, 0);
-  if (cdOffset + cdSize >= U32_MAX) {
-    throw new EngramError('Unsupported', `a torch archive of ${cdOffset + cdSize} bytes needs ZIP64 records, which engram does not write`, { bytes: cdOffset + cdSize });
-  }
+  const cdSize = cdBytes;
   const tail = new Uint8Array(cdSize + ZIP64_EOCD + ZIP64_LOCATOR + EOCD);
   const v = new DataView(tail.buffer);
   let p = 0;
@@ -116,6 +139,5 @@ export function torchZipPieces(archive: string, records: readonly TorchZipRecord
   v.setUint16(p + 10, Math.min(central.length, 0xffff), true);
   v.setUint32(p + 12, cdSize, true);
   v.setUint32(p + 16, cdOffset, true);
-  pieces.push(tail);
-  return pieces;
+  yield tail;
 }

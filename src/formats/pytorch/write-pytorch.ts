@@ -8,7 +8,8 @@
 import { EngramError } from '../../errors/index.ts';
 import type { TensorFileInput } from '../write-tensor-file.ts';
 import { pickleTorchObject, type TorchObject, type TorchTensorData } from './write-pytorch-pickle.ts';
-import { torchZipPieces } from './write-pytorch-zip.ts';
+import { torchZipSteps } from './write-pytorch-zip.ts';
+import { collectSteps, concatPieces, type TensorMeta, type WriteSteps } from '../write-steps.ts';
 
 /** How `writePytorch` lays out the checkpoint. */
 export interface WritePytorchOptions {
@@ -70,14 +71,25 @@ const VERSION = new TextEncoder().encode('3\n');
  * referenced, not copied), for a caller that streams them to disk.
  */
 export function pytorchFilePieces(tensors: readonly TensorFileInput[], options: WritePytorchOptions = {}): Uint8Array[] {
+  const meta = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength }));
+  return collectSteps(pytorchSteps(meta, options), tensors);
+}
+
+/**
+ * The checkpoint as steps (see write-steps.ts): the pickle and every check from the tensors'
+ * descriptions, then each storage record with its tensor's bytes, asked for one at a time.
+ */
+export function* pytorchSteps(tensors: readonly TensorMeta[], options: WritePytorchOptions = {}): WriteSteps {
   const archive = options.archiveName ?? 'archive';
   if (archive === '' || archive.includes('/')) {
     throw new EngramError('InvalidArgument', `archive name ${JSON.stringify(archive)} must be non-empty and hold no '/'`, { archive });
   }
   const byName = new Map<string, TorchTensorData>();
-  for (const t of tensors) {
+  const indexOf = new Map<string, number>();
+  for (const [i, t] of tensors.entries()) {
     if (byName.has(t.name)) throw new EngramError('InvalidArgument', `tensor ${JSON.stringify(t.name)} is given twice`, { tensor: t.name });
     byName.set(t.name, t);
+    indexOf.set(t.name, i);
   }
   const object: TorchObject = options.object ?? { $dict: tensors.map((t) => [t.name, { $tensor: t.name }] as const), ordered: true };
   const { pickle, storages } = pickleTorchObject(object, byName);
@@ -87,8 +99,10 @@ export function pytorchFilePieces(tensors: readonly TensorFileInput[], options: 
     throw new EngramError('InvalidArgument', `tensor ${JSON.stringify(unused)} is not referred to by the checkpoint object, so it would be lost`, { tensor: unused });
   }
   // torch writes storages in the sorted order of their keys as strings ('0', '1', '10', '2', …).
-  const records = [...storages].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((s) => ({ name: `data/${s.key}`, data: s.data }));
-  return torchZipPieces(archive, [{ name: 'data.pkl', data: pickle }, ...records, { name: 'version', data: VERSION }]);
+  const records = [...storages]
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((s) => ({ name: `data/${s.key}`, tensor: indexOf.get(s.name)!, size: s.byteLength }));
+  yield* torchZipSteps(archive, [{ name: 'data.pkl', data: pickle }, ...records, { name: 'version', data: VERSION }]);
 }
 
 /**
@@ -102,12 +116,5 @@ export function pytorchFilePieces(tensors: readonly TensorFileInput[], options: 
  * const ckpt = writePytorch(tensors, { object: { model: { $dict: [['w', { $tensor: 'w' }]], ordered: true }, epoch: 3 } });
  */
 export function writePytorch(tensors: readonly TensorFileInput[], options: WritePytorchOptions = {}): Uint8Array {
-  const pieces = pytorchFilePieces(tensors, options);
-  const out = new Uint8Array(pieces.reduce((s, p) => s + p.byteLength, 0));
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatPieces(pytorchFilePieces(tensors, options));
 }

@@ -14,6 +14,12 @@ export interface DirectoryFile {
   readonly bytes: Uint8Array;
 }
 
+/** A file to write from pieces produced as it is written (a streamed shard). */
+export interface StreamedDirectoryFile {
+  readonly path: string;
+  readonly pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
 async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, 'r');
   try {
@@ -24,13 +30,13 @@ async function fsyncPath(path: string): Promise<void> {
 }
 
 /**
- * Writes `files` as directory `dir`. `dir` must not exist or be empty (an existing empty directory
+ * Writes `files` as directory `dir`, in order (a streamed file's pieces are pulled as it is written). `dir` must not exist or be empty (an existing empty directory
  * is replaced); a non-empty one is a `Conflict`, since mixing new shards with old ones would make
  * a model that is neither. Returns the bytes written.
  *
  * @example await writeModelDirectory('out/web_model', writeTfjsModel(tensors));
  */
-export async function writeModelDirectory(dir: string, files: readonly DirectoryFile[]): Promise<number> {
+export async function writeModelDirectory(dir: string, files: readonly (DirectoryFile | StreamedDirectoryFile)[]): Promise<number> {
   const existing = await readdir(dir).catch(async (e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     // ENOTDIR: `dir` itself is a file (a Conflict), or one of its parents is (an IOError).
@@ -53,13 +59,15 @@ export async function writeModelDirectory(dir: string, files: readonly Directory
       }
       const fh = await open(join(tmp, rel), 'wx');
       try {
-        let off = 0;
-        while (off < f.bytes.byteLength) off += (await fh.write(f.bytes, off, f.bytes.byteLength - off)).bytesWritten;
+        for await (const piece of 'bytes' in f ? [f.bytes] : f.pieces) {
+          let off = 0;
+          while (off < piece.byteLength) off += (await fh.write(piece, off, piece.byteLength - off)).bytesWritten;
+          size += piece.byteLength;
+        }
         await fh.sync();
       } finally {
         await fh.close();
       }
-      size += f.bytes.byteLength;
     }
     await fsyncPath(tmp);
     // rename() replaces an empty directory atomically on POSIX; the check above refused a full one.
