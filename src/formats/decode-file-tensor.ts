@@ -20,7 +20,7 @@ let last: { bytes: Uint8Array; file: Promise<IngestedFile> } | undefined;
  */
 function readAgain(path: string, bytes: Uint8Array): Promise<IngestedFile> {
   const src = bufferSource(path, bytes);
-  if (HDF5_MAGIC.every((b, i) => bytes[i] === b)) return readHdf5(src, { timeoutMs: 60_000 + Math.ceil(bytes.byteLength / 1000) });
+  if (HDF5_MAGIC.every((b, i) => bytes[i] === b)) return readHdf5(src);
   return readTensorFile(src);
 }
 

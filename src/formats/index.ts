@@ -5,6 +5,7 @@ export type {
   FileSegment, FormatName, IngestedFile, IngestedTensor, LiteralSegment, SegmentEncoding, TensorSegment, WithheldTensor,
 } from './ingested-file.ts';
 export { readTensorFile } from './read-tensor-file.ts';
+export type { ReadTensorFileOptions } from './read-tensor-file.ts';
 export { decodeFileTensor } from './decode-file-tensor.ts';
 export { readSafetensors, MAX_SAFETENSORS_HEADER } from './read-safetensors.ts';
 export { readNpy } from './read-npy.ts';

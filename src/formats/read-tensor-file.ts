@@ -3,7 +3,7 @@ import { isEngramError, type EngramError } from '../errors/index.ts';
 import type { ByteSource } from './byte-source.ts';
 import { GGUF_MAGIC, readGguf } from './gguf/read-gguf.ts';
 import { HDF5_MAGIC } from './hdf5/hdf5-superblock.ts';
-import { readHdf5 } from './hdf5/read-hdf5.ts';
+import { readHdf5, type ReadHdf5Options } from './hdf5/read-hdf5.ts';
 import type { IngestedFile, WithheldTensor } from './ingested-file.ts';
 import { NPY_MAGIC } from './npy-header.ts';
 import { readNpy } from './read-npy.ts';
@@ -43,6 +43,12 @@ async function orOpaque(src: ByteSource, reader: (s: ByteSource) => Promise<Inge
   }
 }
 
+/** Options of {@link readTensorFile}, passed on to the reader of the detected format. */
+export interface ReadTensorFileOptions {
+  /** For HDF5 files (e.g. a short `timeoutMs` where giving up is acceptable, as in a fuzz run). */
+  readonly hdf5?: ReadHdf5Options;
+}
+
 /**
  * Reads a file in whichever format it is: .npy and GGUF by magic, .npz by zip magic and name, .safetensors
  * by name, anything else opaque. An .npy or .npz that is valid but holds what engram cannot
@@ -53,7 +59,7 @@ async function orOpaque(src: ByteSource, reader: (s: ByteSource) => Promise<Inge
  * const src = await openFileSource('model.safetensors');
  * try { const file = await readTensorFile(src); } finally { await src.close(); }
  */
-export async function readTensorFile(src: ByteSource): Promise<IngestedFile> {
+export async function readTensorFile(src: ByteSource, options: ReadTensorFileOptions = {}): Promise<IngestedFile> {
   const head = await src.read(0, Math.min(8, src.size));
   const lower = src.name.toLowerCase();
   if (NPY_MAGIC.every((b, i) => head[i] === b)) return orOpaque(src, readNpy);
@@ -61,7 +67,7 @@ export async function readTensorFile(src: ByteSource): Promise<IngestedFile> {
   if (zip && lower.endsWith('.npz')) return orOpaque(src, readNpz);
   if (GGUF_MAGIC.every((b, i) => head[i] === b)) return orOpaque(src, readGguf);
   // HDF5 (Keras .h5 and others) by its signature at offset 0; too large or too expanding: opaque.
-  if (HDF5_MAGIC.every((b, i) => head[i] === b)) return orOpaque(src, (s) => readHdf5(s));
+  if (HDF5_MAGIC.every((b, i) => head[i] === b)) return orOpaque(src, (s) => readHdf5(s, options.hdf5));
   // PyTorch by content, whatever the extension (.pt, .pth, .bin, .ckpt): a zip with data.pkl or the legacy magic.
   if ((await detectPytorch(src)) !== undefined) return orOpaque(src, readPytorch);
   if (lower.endsWith('.safetensors')) return readSafetensors(src);

@@ -142,6 +142,16 @@ function place(file: Buffer, stored: Uint8Array, taken: Placements): number {
 }
 
 /**
+ * How long the HDF5 library may take on one file before the read is given up (and the file kept
+ * opaque). libhdf5 can loop on a crafted file, so some limit must exist; but a valid file must
+ * never turn opaque because the machine is busy, so the limit is far above any real read: a minute
+ * plus one second per megabyte (real reads run at hundreds of MB/s).
+ */
+export function hdf5ReadTimeoutMs(fileBytes: number): number {
+  return 60_000 + Math.ceil(fileBytes / 1000);
+}
+
+/**
  * Reads an HDF5 file. Every numeric dataset (IEEE floats, integers, h5py's bool enum) is a tensor
  * named by its path without the leading '/': for a Keras weights file `conv2d/conv2d/kernel:0`
  * (the layer group, then the weight name Keras lists in `weight_names`), for a full-model file
@@ -170,7 +180,7 @@ export async function readHdf5(src: ByteSource, options: ReadHdf5Options = {}): 
   const whole = await src.read(0, src.size);
   const bytes = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength); // a view, not a copy
   checkSuperblock(src.name, bytes);
-  const timeoutMs = options.timeoutMs ?? 750 + Math.ceil(src.size / 5000);
+  const timeoutMs = options.timeoutMs ?? hdf5ReadTimeoutMs(src.size);
   const result = await h5wasmRead(bytes, limitsFor(src.size), timeoutMs);
   if ('error' in result) {
     throw formatError(src.name, 0, `${result.limit ? 'unsupported: ' : ''}HDF5 library refused the file: ${result.error.slice(0, 500)}`);

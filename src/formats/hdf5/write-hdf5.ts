@@ -137,7 +137,7 @@ export async function writeHdf5(tensors: readonly Hdf5TensorInput[], metadata?: 
   }
   const request: Hdf5WriteRequest = { groups: groupPaths.map((path) => ({ path, attrs: attrsOf.get(path)! })), datasets };
   try {
-    return await h5wasmWrite(request, options.timeoutMs ?? 10_000 + Math.ceil(total / 5000));
+    return await h5wasmWrite(request, options.timeoutMs ?? 60_000 + Math.ceil(total / 1000));
   } catch (e) {
     throw new EngramError('IOError', `h5wasm could not write the HDF5 file: ${(e as Error).message}`, { format: 'h5' }, { cause: e });
   }
