@@ -10,6 +10,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** What {@link parseCommandArgs} returns for the options `O`: parseArgs's own result type. */
+export type ParsedCommandArgs<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+
 const NUMBER = /^-\d|^-\.\d/;
 
 /** `argv` with `--opt -5` joined into `--opt=-5` for each string option `opt`. */
@@ -37,6 +40,6 @@ function joinNegativeValues(argv: readonly string[], options: Options): string[]
  *
  * @example const { values, positionals } = parseCommandArgs(argv, { step: { type: 'string' } });
  */
-export function parseCommandArgs<const O extends Options>(argv: readonly string[], options: O) {
+export function parseCommandArgs<const O extends Options>(argv: readonly string[], options: O): ParsedCommandArgs<O> {
   return parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true } as const);
 }
