@@ -133,23 +133,33 @@ async function assertSameContinuation(original: tf.LayersModel, restored: tf.Lay
   assert.deepEqual(await optimizerBytes(restored), await optimizerBytes(original));
 }
 
+/** What `Repository.init` itself wrote into each test repository (config.json, gc/reserve). */
+const initKeys = new Map<string, ReadonlySet<string>>();
+
 async function repoDir(name: string): Promise<string> {
   const dir = join(root, name);
   await Repository.init(dir);
+  initKeys.set(dir, new Set(await objectKeys(dir)));
   return dir;
 }
 
-/** Every object key in a repository directory except config.json: what a save wrote. */
-async function written(dir: string): Promise<string[]> {
+/** Every object key in a repository directory. */
+async function objectKeys(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string, prefix: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
       if (e.isDirectory()) await walk(join(d, e.name), `${prefix}${e.name}/`);
-      else if (`${prefix}${e.name}` !== 'config.json') out.push(`${prefix}${e.name}`);
+      else out.push(`${prefix}${e.name}`);
     }
   };
   await walk(dir, '');
   return out;
+}
+
+/** Every object key in a repository directory that init did not write: what a save wrote. */
+async function written(dir: string): Promise<string[]> {
+  const before = initKeys.get(dir) ?? new Set(['config.json']);
+  return (await objectKeys(dir)).filter((k) => !before.has(k));
 }
 
 describe('engram/tfjs', () => {
