@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { streamTensorFile } from '../src/formats/index.ts';
 import { writeFileAtomic } from '../src/repo/index.ts';
 
-const BIN = fileURLToPath(new URL('../bin/engram.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/engram.cjs', import.meta.url));
 const PRELOAD = fileURLToPath(new URL('../test/helpers/report-peak-rss.mjs', import.meta.url));
 const MiB = 1 << 20;
 const [dir, countArg, mibArg, ...wanted] = process.argv.slice(2);

@@ -8,7 +8,7 @@
 #    scripts/rgw-start.sh in a temp dir, exports its env, and stops it at exit whatever happens.
 #    If it cannot start, the tests still run and the S3 tests fail with the reason
 #    (ENGRAM_TEST_S3_ERROR): they never skip.
-# 3. Compiles src/ into dist/ (JavaScript only; the CLI tests run bin/engram.js, which runs dist/).
+# 3. Compiles src/ into dist/ (JavaScript only; the CLI tests run bin/engram.cjs, which runs dist/).
 # 4. Runs every test file with node's test runner and exits with its status.
 #
 # Extra arguments replace the default file list: `bash scripts/test.sh test/store/*.test.ts`.

@@ -144,7 +144,7 @@ async function dispatch(argv: string[], out: (s: string) => void, err: (s: strin
   }
 }
 
-// Run when executed directly (bin/engram.js imports this module and calls main itself).
+// Run when executed directly (bin/engram.cjs imports this module and calls main itself).
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,5 +1,5 @@
 /**
- * The package runs as compiled JavaScript: bin/engram.js loads no TypeScript and no loader, a
+ * The package runs as compiled JavaScript: bin/engram.cjs loads no TypeScript and no loader, a
  * command imports only what it uses, every `exports` entry is JavaScript that plain node imports,
  * and the worker threads start from dist/. What each child loads is recorded by a module resolve
  * hook, so the checks count modules, never milliseconds (bench/startup.ts measures the time).
@@ -80,7 +80,7 @@ test('engram --help and engram log run compiled JavaScript and load no TypeScrip
 test('every package.json export is JavaScript with a .d.ts beside it, and plain node imports each', async () => {
   const exports = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> }).exports;
   const bin = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin;
-  assert.deepEqual(bin, { engram: 'bin/engram.js' });
+  assert.deepEqual(bin, { engram: 'bin/engram.cjs' });
   for (const [sub, entry] of Object.entries(exports)) {
     assert.match(entry.default, /^\.\/dist\/.*\.js$/, sub);
     assert.equal(entry.types, entry.default.replace(/\.js$/, '.d.ts'), sub);

@@ -1,4 +1,4 @@
-/** Runs the real `engram` CLI (bin/engram.js, which runs the compiled dist/) in a child process. */
+/** Runs the real `engram` CLI (bin/engram.cjs, which runs the compiled dist/) in a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { buildJs } from '../../scripts/build.ts';
 // old build (scripts/test.sh builds before the run, so this is the no-op that only hashes sources).
 buildJs();
 
-export const BIN = fileURLToPath(new URL('../../bin/engram.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/engram.cjs', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 export interface CliResult {
