@@ -10,22 +10,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, FIXTURES, runCli, tempDir, type CliResult } from '../helpers/cli.ts';
+import { BIN, collectOutput, FIXTURES, runCli, tempDir, type CliResult } from '../helpers/cli.ts';
 
 const IO_ERROR = 9;
 const NOBODY = 65534;
 
 /** Runs the CLI as user and group `nobody`. */
 function runCliAsNobody(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return collectOutput(spawn(process.execPath, [BIN, ...args], { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** The commands that write output (one file, a tree, a directory model), each aimed at `target` (a directory or file path prefix). */

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BIN, tempDir, type CliResult } from './cli.ts';
+import { BIN, collectOutput, tempDir, type CliResult } from './cli.ts';
 
 const PRELOAD = fileURLToPath(new URL('./report-peak-rss.mjs', import.meta.url));
 
@@ -14,17 +14,9 @@ const PRELOAD = fileURLToPath(new URL('./report-peak-rss.mjs', import.meta.url))
  */
 export async function runCliPeakRss(args: string[]): Promise<CliResult & { readonly peakRss: number }> {
   const file = join(await tempDir('engram-rss-'), 'peak');
-  const result = await new Promise<CliResult>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', PRELOAD, BIN, ...args], {
-      env: { ...process.env, ENGRAM_PEAK_RSS_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  const result = await collectOutput(spawn(process.execPath, ['--import', PRELOAD, BIN, ...args], {
+    env: { ...process.env, ENGRAM_PEAK_RSS_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'],
+  }));
   const text = await readFile(file, 'utf8');
   const peakRss = Number(text);
   if (!Number.isSafeInteger(peakRss) || peakRss <= 0) throw new Error(`the child reported no peak RSS (${JSON.stringify(text)}); is /proc/self/status there?`);
