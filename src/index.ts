@@ -9,6 +9,7 @@
 export * from './errors/index.ts';
 export * from './tensor/index.ts';
 export * from './store/index.ts';
+export * from './codec/index.ts';
 export * from './formats/index.ts';
 export * from './repo/index.ts';
 export * from './train/index.ts';

@@ -1,53 +1,7 @@
 /**
  * @module `engram/s3`: the S3 backend. Importing it registers the `s3:` URL scheme, so that
  * `Repository.open('s3://bucket/prefix')` works; the core also loads it on demand the first time it
- * meets an `s3://` URL (src/repo/open-store.ts). Only this subpath loads @aws-sdk/client-s3.
- *
- * The endpoint, credentials and region come from the options, else from the usual AWS variables:
- * AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the SDK's
- * credential chain), AWS_REGION or AWS_DEFAULT_REGION (default us-east-1).
+ * meets an `s3://` URL (src/store/open-store.ts). Only this subpath loads @aws-sdk/client-s3.
  */
-import { registerStoreScheme } from './repo/open-store.ts';
-import { S3Store, type S3StoreOptions } from './store/s3-store.ts';
-import { parseS3Url } from './store/s3-url.ts';
-
-export { S3Store, type S3StoreOptions } from './store/s3-store.ts';
-export { parseS3Url, type S3Location } from './store/s3-url.ts';
-export { isRetryable, withRetry, type RetryOptions } from './store/s3-retry.ts';
-
-/** Options of {@link openS3Store}: everything of S3StoreOptions except what the URL says. */
-export type OpenS3Options = Omit<S3StoreOptions, 'bucket' | 'prefix'>;
-
-/**
- * Opens the store an `s3://bucket/prefix` URL names, filling endpoint, credentials and region from
- * the environment where `options` leave them out.
- *
- * @example
- * const store = await openS3Store('s3://checkpoints/llm', { endpoint: 'http://127.0.0.1:7480' });
- * const repo = await Repository.open(store.location, { store });
- */
-export async function openS3Store(url: string, options: OpenS3Options = {}): Promise<S3Store> {
-  const { bucket, prefix } = parseS3Url(url);
-  const env = process.env;
-  const endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const credentials =
-    options.credentials ??
-    (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
-      : undefined);
-  return new S3Store({
-    ...options,
-    bucket,
-    prefix,
-    region,
-    ...(endpoint ? { endpoint } : {}),
-    ...(credentials ? { credentials } : {}),
-  });
-}
-
-// engram pins the SDK (package.json), so the SDK's notice that its *future* releases will need
-// Node 22 does not apply, and it would print on every CLI run. Users can still turn it back on.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-registerStoreScheme('s3:', (url) => openS3Store(url));
+export { S3Store, isRetryable, openS3Store, parseS3Url, withRetry } from './store/s3.ts';
+export type { OpenS3Options, RetryOptions, S3Location, S3StoreOptions } from './store/s3.ts';

@@ -3,7 +3,7 @@
  * blocks in flight (the machine has two cores), through the same binding engram uses — what
  * compression alone gives without byte-grouping, deltas or deduplication.
  */
-import { zstdCompress, zstdDecompress } from '../../src/store/zstd.ts';
+import { zstdCompress, zstdDecompress } from '../../src/codec/zstd.ts';
 import { coveredRanges, type TensorSet } from '../tensor-set.ts';
 
 const BLOCK = 4 * 1024 * 1024;

@@ -7,18 +7,18 @@ export type {
 export { readTensorFile } from './read-tensor-file.ts';
 export type { ReadTensorFileOptions } from './read-tensor-file.ts';
 export { decodeFileTensor } from './decode-file-tensor.ts';
-export { readSafetensors, MAX_SAFETENSORS_HEADER } from './read-safetensors.ts';
-export { readNpy } from './read-npy.ts';
-export { readNpz } from './read-npz.ts';
+export { readSafetensors, MAX_SAFETENSORS_HEADER } from './safetensors/read-safetensors.ts';
+export { readNpy } from './numpy/read-npy.ts';
+export { readNpz } from './numpy/read-npz.ts';
 export { readOpaque } from './read-opaque.ts';
-export { detectPytorch, readPytorch } from './read-pytorch.ts';
+export { detectPytorch, readPytorch } from './pytorch/read-pytorch.ts';
 export { unpickle, unsafePickle, DEFAULT_UNPICKLE_LIMITS } from './pickle/unpickle.ts';
 export type { UnpickleHooks, UnpickleLimits } from './pickle/unpickle.ts';
 export { TORCH_ALLOWED_GLOBALS } from './pytorch/torch-pickle-hooks.ts';
 export { readOnnx } from './onnx/read-onnx.ts';
 export type { OnnxExternalRef, OnnxFile, ReadOnnxOptions } from './onnx/read-onnx.ts';
 export { readOnnxExternalData, ONNX_MAX_OWNER_CANDIDATES } from './onnx/read-onnx-external-data.ts';
-export { writeSafetensors } from './write-safetensors.ts';
+export { writeSafetensors } from './safetensors/write-safetensors.ts';
 export { readGguf, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_DIMS } from './gguf/read-gguf.ts';
 export type { GgufFile, GgufHeader, GgufTensorInfo } from './gguf/read-gguf.ts';
 export { writeGguf } from './gguf/write-gguf.ts';
@@ -27,9 +27,9 @@ export { GGML_TYPES, ggmlTypeById, ggmlTypeByName } from './gguf/ggml-type.ts';
 export type { GgmlType } from './gguf/ggml-type.ts';
 export { GGUF_VALUE_TYPES } from './gguf/gguf-value.ts';
 export type { GgufArray, GgufKv, GgufScalar, GgufValue, GgufValueType } from './gguf/gguf-value.ts';
-export type { SafetensorsInput } from './write-safetensors.ts';
-export { writeNpy } from './write-npy.ts';
-export { writeNpz } from './write-npz.ts';
+export type { SafetensorsInput } from './safetensors/write-safetensors.ts';
+export { writeNpy } from './numpy/write-npy.ts';
+export { writeNpz } from './numpy/write-npz.ts';
 export {
   canHold, checkWritable, isDirectoryFormat, streamTensorDirectory, streamTensorFile, writeTensorDirectory, writeTensorFile, writeTensorFileAsync, WRITABLE_FORMATS,
 } from './write-tensor-file.ts';

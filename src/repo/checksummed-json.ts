@@ -3,7 +3,7 @@
  * `{"sha256": <hex of the body's JSON>, "body": …}`, so a damaged record is told apart from a
  * different one.
  */
-import { sha256Hex } from '../store/index.ts';
+import { sha256Hex } from '../codec/index.ts';
 
 /** `body` as a checksummed record. */
 export function encodeChecksummed(body: unknown): Uint8Array {

@@ -4,7 +4,7 @@
  * so that chunk i lines up with chunk i of the parent for deltas) or content-defined boundaries
  * (blobs and literals). Shared by ordinary saves and by each rank of a sharded save.
  */
-import { fastcdcBoundaries } from '../store/index.ts';
+import { fastcdcBoundaries } from '../codec/index.ts';
 import type { Bundler } from './bundler.ts';
 import type { ChunkWriter, DeltaBase } from './chunk-writer.ts';
 import type { RepoConfig } from './config.ts';

@@ -5,7 +5,8 @@
  * bundles hold many small tensors.
  */
 import { EngramError, isEngramError } from '../errors/index.ts';
-import { CodecPool, readChunkHeader, type ObjectStore } from '../store/index.ts';
+import { type ObjectStore } from '../store/index.ts';
+import { CodecPool, readChunkHeader } from '../codec/index.ts';
 import { chunkKey } from './chunk-key.ts';
 import type { ChunkRef } from './manifest.ts';
 

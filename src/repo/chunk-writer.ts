@@ -3,7 +3,8 @@
  * within a save, across saves, across runs and formats — become one object, and the manifest
  * learns each chunk's size, stored size and delta base.
  */
-import { CodecPool, readChunkHeader, sha256Hex, type ObjectStore } from '../store/index.ts';
+import { type ObjectStore } from '../store/index.ts';
+import { CodecPool, readChunkHeader, sha256Hex } from '../codec/index.ts';
 import { chunkKey } from './chunk-key.ts';
 import type { ChunkInfo } from './manifest.ts';
 import { TaskPool } from './task-pool.ts';

@@ -59,7 +59,8 @@
  * as a second line of defence for writers that predate the protocol.
  */
 import { EngramError, isEngramError } from '../errors/index.ts';
-import { FsStore, readChunkHeader, removeEmptyDirs, removeStaleTemps, type ObjectStore } from '../store/index.ts';
+import { FsStore, removeEmptyDirs, removeStaleTemps, type ObjectStore } from '../store/index.ts';
+import { readChunkHeader } from '../codec/index.ts';
 import { chunkKey, hashOfChunkKey } from './chunk-key.ts';
 import { describeOwner, gcDoneKey, gcMarkerKey, listGcMarkers, listSaveIntents, ownerRecord, STALE_MS } from './coordination.ts';
 import { holdLock } from './held-locks.ts';

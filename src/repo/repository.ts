@@ -9,7 +9,7 @@ import { ChunkReader } from './chunk-reader.ts';
 import { defaultConfig, validateConfig, type RepoConfig, type RepoConfigOptions } from './config.ts';
 import { isId, isIdPrefix, systemClock, type Clock } from './ids.ts';
 import { decodeManifest, logicalBytes, manifestKey, type ChunkInfo, type SnapshotManifest } from './manifest.ts';
-import { openStore } from './open-store.ts';
+import { openStore } from '../store/index.ts';
 import { checkRefName, checkRunName } from './ref-name.ts';
 import { RefStore, type RefEvent } from './ref-store.ts';
 import { parseRef } from './ref-syntax.ts';

@@ -119,7 +119,7 @@ test('from dist/, the codec workers and the checkpoint commit thread start witho
   const r = await runRecorded([script]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /committed step 1/);
-  assert.ok(r.resolved.some((u) => u.endsWith('/dist/store/codec-worker.js')), 'a codec worker ran dist/store/codec-worker.js');
+  assert.ok(r.resolved.some((u) => u.endsWith('/dist/codec/codec-worker.js')), 'a codec worker ran dist/codec/codec-worker.js');
   assert.ok(r.resolved.some((u) => u.endsWith('/dist/train/commit-worker.js')), 'the commit thread ran dist/train/commit-worker.js');
   assert.deepEqual(r.resolved.filter((u) => /\.ts$|\/node_modules\/tsx\//.test(u)), []);
 });

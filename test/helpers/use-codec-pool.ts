@@ -1,5 +1,5 @@
 /** Uses the shared codec pool once and then simply ends: the process must exit on its own. */
-import { CodecPool, sha256Hex } from '../../src/store/index.ts';
+import { CodecPool, sha256Hex } from '../../src/codec/index.ts';
 
 const pool = CodecPool.shared();
 const raw = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);

@@ -10,7 +10,8 @@ import { isEngramError } from '../../src/errors/index.ts';
 import { chunkKey, hashOfChunkKey } from '../../src/repo/chunk-key.ts';
 import { liveChunks } from '../../src/repo/manifest.ts';
 import { planRetention, Repository, type RetentionPlan, type RetentionPolicy } from '../../src/repo/index.ts';
-import { encodeChunk, MemoryStore, readChunkHeader, sha256Hex, type ObjectStore } from '../../src/store/index.ts';
+import { MemoryStore, type ObjectStore } from '../../src/store/index.ts';
+import { encodeChunk, readChunkHeader, sha256Hex } from '../../src/codec/index.ts';
 import { Tensor } from '../../src/tensor/index.ts';
 import { f32Tensor, gaussian } from '../helpers/weights.ts';
 

@@ -12,7 +12,8 @@ import { chunkKey } from '../../src/repo/chunk-key.ts';
 import { gcMarkerKey, intentKey } from '../../src/repo/coordination.ts';
 import { currentProcess } from '../../src/repo/process-identity.ts';
 import { beginSave, newId, releaseHeldLocks, Repository, systemClock } from '../../src/repo/index.ts';
-import { MemoryStore, sha256Hex } from '../../src/store/index.ts';
+import { MemoryStore } from '../../src/store/index.ts';
+import { sha256Hex } from '../../src/codec/index.ts';
 import { f32Tensor } from '../helpers/weights.ts';
 
 const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DeleteBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { isEngramError } from '../../src/errors/index.ts';
-import { openStore } from '../../src/repo/open-store.ts';
+import { openStore } from '../../src/store/open-store.ts';
 import { S3Store, type S3StoreOptions } from '../../src/s3.ts';
 import type { ObjectStore } from '../../src/store/index.ts';
 import { prng as makePrng } from '../helpers/fuzz.ts';

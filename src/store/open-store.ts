@@ -6,7 +6,9 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngramError } from '../errors/index.ts';
-import { FsStore, MemoryStore, type ObjectStore } from '../store/index.ts';
+import { FsStore } from './fs-store.ts';
+import { MemoryStore } from './memory-store.ts';
+import type { ObjectStore } from './object-store.ts';
 
 /** Opens stores for one URL scheme. */
 export type StoreOpener = (url: string) => Promise<ObjectStore>;
@@ -19,7 +21,7 @@ const openers = new Map<string, StoreOpener>();
  * (the AWS SDK costs ~100 ms and many MB to load).
  */
 const lazySchemes: Readonly<Record<string, () => Promise<unknown>>> = {
-  's3:': () => import('../s3.ts'),
+  's3:': () => import('./s3-scheme.ts'),
 };
 
 /** Lets a subpath module (e.g. `engram/s3`) handle a URL scheme such as `s3:`. */

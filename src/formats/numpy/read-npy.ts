@@ -1,10 +1,10 @@
 /**
  * @module Reads a NumPy .npy file: one tensor, named '', whose bytes the layout references in place.
  */
-import type { ByteSource } from './byte-source.ts';
-import { fileTensor } from './file-tensor.ts';
-import { layoutFile } from './file-layout.ts';
-import type { IngestedFile } from './ingested-file.ts';
+import type { ByteSource } from '../byte-source.ts';
+import { fileTensor } from '../file-tensor.ts';
+import { layoutFile } from '../file-layout.ts';
+import type { IngestedFile } from '../ingested-file.ts';
 import { readNpyHeader } from './npy-header.ts';
 
 /**

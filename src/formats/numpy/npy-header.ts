@@ -2,11 +2,11 @@
  * @module The .npy header: magic, version, and the Python dict that gives dtype, order and shape.
  * Shared by the .npy reader and the .npz reader (each .npz member is an .npy).
  */
-import { formatError } from '../errors/index.ts';
-import type { DType, SegmentEncoding, Shape } from '../tensor/index.ts';
-import { dtypeSize } from '../tensor/index.ts';
+import { formatError } from '../../errors/index.ts';
+import type { DType, SegmentEncoding, Shape } from '../../tensor/index.ts';
+import { dtypeSize } from '../../tensor/index.ts';
 import { parseNpyDescr } from './npy-dtype.ts';
-import { parsePythonLiteral, PyLiteralError, type PyValue } from './python-literal.ts';
+import { parsePythonLiteral, PyLiteralError, type PyValue } from '../python-literal.ts';
 
 /** What an .npy header says, checked against the bytes available after it. */
 export interface NpyHeader {

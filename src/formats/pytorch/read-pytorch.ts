@@ -1,9 +1,9 @@
 /** @module Reads a PyTorch checkpoint (.pt/.pth/.bin/.ckpt) in either of torch's two formats. */
-import type { ByteSource } from './byte-source.ts';
-import type { IngestedFile } from './ingested-file.ts';
-import { readPytorchLegacy, TORCH_LEGACY_PREFIX } from './pytorch/read-pytorch-legacy.ts';
-import { findTorchPickle, readPytorchZip } from './pytorch/read-pytorch-zip.ts';
-import { readZipDirectory } from './zip-directory.ts';
+import type { ByteSource } from '../byte-source.ts';
+import type { IngestedFile } from '../ingested-file.ts';
+import { readPytorchLegacy, TORCH_LEGACY_PREFIX } from './read-pytorch-legacy.ts';
+import { findTorchPickle, readPytorchZip } from './read-pytorch-zip.ts';
+import { readZipDirectory } from '../zip-directory.ts';
 
 /** Which torch format `src` is by content, or undefined when it is neither. Never throws on a foreign file. */
 export async function detectPytorch(src: ByteSource): Promise<'zip' | 'legacy' | undefined> {

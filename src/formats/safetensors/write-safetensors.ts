@@ -3,9 +3,9 @@
  * crate, which the Python package calls) does, so files engram restores match what
  * `safetensors.save_file` would write for the same tensors.
  */
-import { EngramError } from '../errors/index.ts';
-import { byteLengthOf, type DenseDType, type DType } from '../tensor/index.ts';
-import { collectSteps, concatPieces, received, type TensorMeta, type WriteSteps } from './write-steps.ts';
+import { EngramError } from '../../errors/index.ts';
+import { byteLengthOf, type DenseDType, type DType } from '../../tensor/index.ts';
+import { collectSteps, concatPieces, received, type TensorMeta, type WriteSteps } from '../write-steps.ts';
 
 // The crate sorts by its Dtype enum, declared "in increasing alignment order", descending; within
 // one size the enum order still decides (U64 before I64 before F64), then the name.

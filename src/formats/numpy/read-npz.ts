@@ -4,15 +4,15 @@
  * their tensors are still exposed, inflated on `load()`; members that are not numeric arrays stay
  * literal without hiding the others.
  */
-import { EngramError, formatError, isEngramError } from '../errors/index.ts';
-import { decodeSegmentBytes } from '../tensor/index.ts';
-import type { ByteSource } from './byte-source.ts';
-import { checkLoadable, fileTensor } from './file-tensor.ts';
-import { layoutFile, type TensorRange } from './file-layout.ts';
-import { inflateMember, inflatePrefix, MAX_INFLATED_BYTES } from './inflate-member.ts';
-import type { IngestedFile, IngestedTensor, WithheldTensor } from './ingested-file.ts';
+import { EngramError, formatError, isEngramError } from '../../errors/index.ts';
+import { decodeSegmentBytes } from '../../tensor/index.ts';
+import type { ByteSource } from '../byte-source.ts';
+import { checkLoadable, fileTensor } from '../file-tensor.ts';
+import { layoutFile, type TensorRange } from '../file-layout.ts';
+import { inflateMember, inflatePrefix, MAX_INFLATED_BYTES } from '../inflate-member.ts';
+import type { IngestedFile, IngestedTensor, WithheldTensor } from '../ingested-file.ts';
 import { readNpyHeader, type NpyByteReader } from './npy-header.ts';
-import { readZipDirectory, type ZipEntry } from './zip-directory.ts';
+import { readZipDirectory, type ZipEntry } from '../zip-directory.ts';
 
 /** An .npy reader over the inflated bytes of a deflated member, inflating only what is asked. */
 function prefixReader(src: ByteSource, entry: ZipEntry, label: string): NpyByteReader {

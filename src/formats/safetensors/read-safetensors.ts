@@ -3,12 +3,12 @@
  * the tensors' bytes. Every field is checked against the file before anything is read or
  * allocated; the header (padding included) is literal and each tensor is referenced in place.
  */
-import { formatError } from '../errors/index.ts';
-import { DENSE_DTYPES, type DenseDType, dtypeSize } from '../tensor/index.ts';
-import type { ByteSource } from './byte-source.ts';
-import { fileTensor } from './file-tensor.ts';
-import { layoutFile } from './file-layout.ts';
-import type { IngestedFile, IngestedTensor } from './ingested-file.ts';
+import { formatError } from '../../errors/index.ts';
+import { DENSE_DTYPES, type DenseDType, dtypeSize } from '../../tensor/index.ts';
+import type { ByteSource } from '../byte-source.ts';
+import { fileTensor } from '../file-tensor.ts';
+import { layoutFile } from '../file-layout.ts';
+import type { IngestedFile, IngestedTensor } from '../ingested-file.ts';
 
 /** The largest header the reference implementation accepts (safetensors MAX_HEADER_SIZE). */
 export const MAX_SAFETENSORS_HEADER = 100_000_000;

@@ -3,8 +3,8 @@
  * types map; everything else (objects, strings, structs, complex, datetimes) is not a tensor
  * engram can hold, and callers keep such files as opaque bytes.
  */
-import { EngramError } from '../errors/index.ts';
-import type { DType } from '../tensor/index.ts';
+import { EngramError } from '../../errors/index.ts';
+import type { DType } from '../../tensor/index.ts';
 
 const BY_KIND_AND_WIDTH: Readonly<Record<string, DType>> = {
   f2: 'F16', f4: 'F32', f8: 'F64',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { groupBytes, ungroupBytes } from '../../src/store/index.ts';
+import { groupBytes, ungroupBytes } from '../../src/codec/index.ts';
 
 /** The definition: plane k holds byte k of every element; a partial element's bytes follow as they are. */
 function reference(data: Uint8Array, width: number): Uint8Array {

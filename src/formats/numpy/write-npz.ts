@@ -1,9 +1,9 @@
 /** @module Writes tensors as an uncompressed .npz, the way `numpy.savez` does. */
-import { EngramError } from '../errors/index.ts';
-import type { DType } from '../tensor/index.ts';
+import { EngramError } from '../../errors/index.ts';
+import type { DType } from '../../tensor/index.ts';
 import { npyHeader } from './write-npy.ts';
-import { storedZipSteps } from './write-stored-zip.ts';
-import { collectSteps, concatPieces, type TensorMeta, type WriteSteps } from './write-steps.ts';
+import { storedZipSteps } from '../write-stored-zip.ts';
+import { collectSteps, concatPieces, type TensorMeta, type WriteSteps } from '../write-steps.ts';
 
 /**
  * The .npz bytes of `members`, each stored as `<name>.npy` in the given order. Readable by

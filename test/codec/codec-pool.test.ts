@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isEngramError } from '../../src/errors/index.ts';
-import { CodecPool, decodeChunk, encodeChunk, readChunkHeader, sha256Hex } from '../../src/store/index.ts';
+import { CodecPool, decodeChunk, encodeChunk, readChunkHeader, sha256Hex } from '../../src/codec/index.ts';
 import { gaussian } from '../helpers/weights.ts';
 
 const weights = (n: number, seed: number): Uint8Array => new Uint8Array(gaussian(n, seed).buffer);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EngramError, isEngramError } from '../../src/errors/index.ts';
-import { decodeChunk, encodeChunk, readChunkHeader, sha256Hex } from '../../src/store/index.ts';
+import { decodeChunk, encodeChunk, readChunkHeader, sha256Hex } from '../../src/codec/index.ts';
 import { gaussian } from '../helpers/weights.ts';
 
 /** Bytes of `n` float32 weights. */

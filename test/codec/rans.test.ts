@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { isEngramError } from '../../src/errors/index.ts';
-import { ransDecode, ransEncode } from '../../src/store/rans.ts';
+import { ransDecode, ransEncode } from '../../src/codec/rans.ts';
 import { gaussian, rng } from '../helpers/weights.ts';
 
 /** Deterministic bytes drawn from `weights` (relative frequencies of symbols 0, 1, 2, …). */

@@ -2,10 +2,10 @@
  * @module Writes a tensor as .npy, byte for byte as numpy 1.24's `np.save` does for a C-order
  * little-endian array, so a tensor read from an .npy and written back gives the same file.
  */
-import { EngramError } from '../errors/index.ts';
-import { byteLengthOf, type DType } from '../tensor/index.ts';
+import { EngramError } from '../../errors/index.ts';
+import { byteLengthOf, type DType } from '../../tensor/index.ts';
 import { npyDescrOf } from './npy-dtype.ts';
-import { received, type TensorMeta, type WriteSteps } from './write-steps.ts';
+import { received, type TensorMeta, type WriteSteps } from '../write-steps.ts';
 
 // numpy pads the header so the data starts on a 64-byte boundary (format.ARRAY_ALIGN).
 const ARRAY_ALIGN = 64;

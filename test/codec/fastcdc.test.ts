@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isEngramError } from '../../src/errors/index.ts';
-import { DEFAULT_CDC, GEAR, fastcdcBoundaries } from '../../src/store/index.ts';
+import { DEFAULT_CDC, GEAR, fastcdcBoundaries } from '../../src/codec/index.ts';
 
 /** Deterministic pseudo-random bytes (an LCG's top byte). */
 function prng(n: number, seed: number): Uint8Array {
