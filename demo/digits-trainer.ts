@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { captureTrainingState, restoreTrainingState } from '../src/integrations/tfjs/index.ts';
-import type { JsonValue } from '../src/repo/index.ts';
+import type { JsonValue } from '../src/tensor/index.ts';
 import { Rng, type MetricsRecord, type RestoredTrainingState, type TrainingState } from '../src/train/index.ts';
 import { CLASSES, FEATURES, loadDigits, type DigitsSplit } from './digits-data.ts';
 import { toTfjsState, toTrainingState } from './tfjs-training-state.ts';

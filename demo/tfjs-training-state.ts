@@ -14,7 +14,7 @@
  * Every value is JSON (float32 numbers and config values are exact in JSON), so the mapping
  * round-trips bit for bit.
  */
-import type { JsonValue } from '../src/repo/index.ts';
+import type { JsonValue } from '../src/tensor/index.ts';
 import type { OptimizerInternals, TensorData, TrainingState as TfjsTrainingState, TrainingStateMeta } from '../src/integrations/tfjs/index.ts';
 import type { RestoredTrainingState, TrainingState } from '../src/train/index.ts';
 

@@ -1,5 +1,6 @@
 /** @module What `saveSharded` accepts: each rank's local shards of global tensors, and replicated state. */
-import type { Clock, JsonValue, Snapshot } from '../repo/index.ts';
+import type { Clock, Snapshot } from '../repo/index.ts';
+import type { JsonValue } from '../tensor/index.ts';
 import type { DType, Shape } from '../tensor/index.ts';
 
 /** One shard a rank holds: a box of the global tensor and its bytes in C order of `shape`. */

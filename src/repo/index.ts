@@ -14,7 +14,7 @@ export type { ProcessIdentity } from './process-identity.ts';
 export { Snapshot, type FileTensorDecoder } from './snapshot.ts';
 export { defaultConfig, REPO_FORMAT_VERSION } from './config.ts';
 export type { RepoConfig, RepoConfigOptions } from './config.ts';
-export type { BlobEntry, ChunkInfo, ChunkRef, FileEntry, JsonValue, SnapshotManifest, TensorEntry } from './manifest.ts';
+export type { BlobEntry, ChunkInfo, ChunkRef, FileEntry, SnapshotManifest, TensorEntry } from './manifest.ts';
 export type { ShardEntry } from './manifest.ts';
 export { boxText, INLINE_BLOB_MAX, MANIFEST_VERSIONS, shardLayoutProblem } from './manifest.ts';
 export { readTensorRegion, intersectBoxes, copyRuns, shardsOf } from './tensor-region.ts';

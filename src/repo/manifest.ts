@@ -4,11 +4,9 @@
  * to find references. It carries a SHA-256 of its own body so a damaged manifest is detected.
  */
 import { EngramError } from '../errors/index.ts';
-import { byteLengthOf, isDType, numel, type DType, type FileSegment, type Shape } from '../tensor/index.ts';
+import { byteLengthOf, isDType, numel, type DType, type FileSegment, type JsonValue, type Shape } from '../tensor/index.ts';
 import { decodeChecksummed, encodeChecksummed } from './checksummed-json.ts';
 
-/** A JSON value, for user metadata. */
-export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
 
 /** A range of one chunk's raw bytes. An item's bytes are the concatenation of its refs. */
 export interface ChunkRef {

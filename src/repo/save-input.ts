@@ -1,6 +1,6 @@
 /** @module What `Repository.save` accepts: tensors, blobs, files as exact layouts, and metadata. */
 import type { DType, FileSegment, Shape } from '../tensor/index.ts';
-import type { JsonValue } from './manifest.ts';
+import type { JsonValue } from '../tensor/index.ts';
 import type { SaveWait } from './save-intent.ts';
 
 /**

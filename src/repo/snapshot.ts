@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { EngramError } from '../errors/index.ts';
 import { encodeSegmentBytes, Tensor } from '../tensor/index.ts';
 import type { ChunkReader } from './chunk-reader.ts';
-import type { FileEntry, JsonValue, SnapshotManifest, TensorEntry } from './manifest.ts';
+import type { FileEntry, SnapshotManifest, TensorEntry } from './manifest.ts';
+import type { JsonValue } from '../tensor/index.ts';
 import { readTensorRegion } from './tensor-region.ts';
 
 /**

@@ -8,3 +8,5 @@ export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, floatToHalf, halfToFloat } fr
 export { byteswap, reorderFortran } from './reorder.ts';
 export { decodeSegmentBytes, encodeSegmentBytes, isIdentityEncoding } from './file-segment.ts';
 export type { FileSegment, LiteralSegment, SegmentEncoding, TensorSegment } from './file-segment.ts';
+export type { LazyNamedTensor, NamedTensor, TensorData } from './named-tensor.ts';
+export type { JsonValue } from './json-value.ts';

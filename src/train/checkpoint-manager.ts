@@ -14,10 +14,8 @@
  */
 import { constants as osConstants } from 'node:os';
 import { EngramError, isEngramError } from '../errors/index.ts';
-import {
-  checkRunName, defaultMetricMode, systemClock,
-  type Clock, type JsonValue, type RefEvent, type Repository, type RetentionRule, type Snapshot,
-} from '../repo/index.ts';
+import { checkRunName, defaultMetricMode, systemClock, type Clock, type RefEvent, type Repository, type RetentionRule, type Snapshot } from '../repo/index.ts';
+import type { JsonValue } from '../tensor/index.ts';
 import type { CheckpointEvent } from './checkpoint-event.ts';
 import { guardPromotion, type PromotionFinding, type PromotionGuardOptions } from './promotion-guard.ts';
 import { checkSavePolicies, decideSave, type SavePolicy } from './save-policy.ts';

@@ -18,7 +18,8 @@
  * shares its leading chunks with the previous checkpoint's.
  */
 import { EngramError } from '../errors/index.ts';
-import type { JsonValue, Snapshot, TensorInput } from '../repo/index.ts';
+import type { Snapshot, TensorInput } from '../repo/index.ts';
+import type { JsonValue } from '../tensor/index.ts';
 import { byteLengthOf, isDType, Tensor } from '../tensor/index.ts';
 import type { RngState } from './rng.ts';
 import { checkLayouts, type SlotSpec } from './slot-layout.ts';

@@ -4,7 +4,7 @@
  * position, the LR schedule, the metrics history and free-form user state. training-snapshot.ts
  * maps it onto a snapshot; this file only declares it.
  */
-import type { JsonValue } from '../repo/index.ts';
+import type { JsonValue } from '../tensor/index.ts';
 import type { DType, Shape } from '../tensor/index.ts';
 import type { RngState } from './rng.ts';
 

@@ -16,7 +16,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngramError, isEngramError } from '../../errors/index.ts';
-import { Repository, type JsonValue, type Snapshot, type TensorInput } from '../../repo/index.ts';
+import { Repository, type Snapshot, type TensorInput } from '../../repo/index.ts';
+import type { JsonValue } from '../../tensor/index.ts';
 import { byteLengthOf } from '../../tensor/index.ts';
 import { checkArtifactsRestorable } from './check-restorable.ts';
 import type { EngramIOOptions } from './engram-io-options.ts';

@@ -1,5 +1,6 @@
 /** @module Where an {@link EngramIOHandler} saves to and loads from. */
-import type { JsonValue, Repository } from '../../repo/index.ts';
+import type { Repository } from '../../repo/index.ts';
+import type { JsonValue } from '../../tensor/index.ts';
 
 /**
  * Where and how a TF.js model is saved into, or loaded from, an engram repository. One object (or

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngramError } from '../../errors/index.ts';
-import type { JsonValue } from '../../repo/index.ts';
+import type { JsonValue } from '../../tensor/index.ts';
 import { parseOptimizerInternals, readOptimizerInternals, writeOptimizerInternals, type OptimizerInternals } from './optimizer-internals.ts';
 import { tensorBytes, toTfTensor, type TensorData } from './tfjs-dtype.ts';
 
