@@ -3,5 +3,5 @@
  * `Repository.open('s3://bucket/prefix')` works; the core also loads it on demand the first time it
  * meets an `s3://` URL (src/store/open-store.ts). Only this subpath loads @aws-sdk/client-s3.
  */
-export { S3Store, isRetryable, openS3Store, parseS3Url, withRetry } from './store/s3.ts';
-export type { OpenS3Options, RetryOptions, S3Location, S3StoreOptions } from './store/s3.ts';
+export { S3Store, isRetryable, openS3Store, parseS3Url, withRetry } from './store/s3/index.ts';
+export type { OpenS3Options, RetryOptions, S3Location, S3StoreOptions } from './store/s3/index.ts';

@@ -1,7 +1,7 @@
 /**
  * @module Public surface of store/: the ObjectStore interface, its fs and memory backends and the
  * URL-scheme registry that opens a store for a repository URL. The S3 backend is its own surface
- * (store/s3.ts, subpath `engram/s3`) so that importing store/ never loads the AWS SDK.
+ * (store/s3/, subpath `engram/s3`) so that importing store/ never loads the AWS SDK.
  */
 export type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 export { MemoryStore } from './memory-store.ts';

@@ -21,7 +21,7 @@ const openers = new Map<string, StoreOpener>();
  * (the AWS SDK costs ~100 ms and many MB to load).
  */
 const lazySchemes: Readonly<Record<string, () => Promise<unknown>>> = {
-  's3:': () => import('./s3-scheme.ts'),
+  's3:': () => import('./s3/index.ts'),
 };
 
 /** Lets a subpath module (e.g. `engram/s3`) handle a URL scheme such as `s3:`. */

@@ -20,9 +20,9 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { EngramError } from '../errors/index.ts';
-import { checkRange } from './memory-store.ts';
-import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
+import { EngramError } from '../../errors/index.ts';
+import { checkRange } from '../memory-store.ts';
+import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from '../object-store.ts';
 import { httpStatusOf, withRetry, type RetryOptions } from './s3-retry.ts';
 import { Semaphore } from './s3-semaphore.ts';
 

@@ -7,7 +7,7 @@
  * AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the SDK's
  * credential chain), AWS_REGION or AWS_DEFAULT_REGION (default us-east-1).
  */
-import { registerStoreScheme } from './open-store.ts';
+import { registerStoreScheme } from '../open-store.ts';
 import { S3Store, type S3StoreOptions } from './s3-store.ts';
 import { parseS3Url } from './s3-url.ts';
 

@@ -1,5 +1,5 @@
 /** @module Parses `s3://bucket/prefix` repository URLs. */
-import { EngramError } from '../errors/index.ts';
+import { EngramError } from '../../errors/index.ts';
 
 /** The parts of an `s3://` URL. */
 export interface S3Location {
