@@ -1,0 +1,65 @@
+/**
+ * Runs the format conformance suite (format.conformance.ts) once per format, each with real
+ * fixtures written by the real tools (safetensors, NumPy, torch.save, the ONNX exporter and helper
+ * API, llama.cpp's gguf-py, h5py / Keras, TensorFlow.js), and checks that the table covers every
+ * format engram writes.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { WRITABLE_FORMATS } from '../../src/formats/index.ts';
+import { formatConformance, type FormatConformanceEntry } from './format.conformance.ts';
+
+const KIB = 1024;
+
+/** Every format engram reads, by the registry's name, with its fixtures under test/fixtures/. */
+const TABLE: readonly FormatConformanceEntry[] = [
+  {
+    name: 'safetensors', extensions: ['.safetensors'], writable: true, format: 'safetensors',
+    fixtures: ['safetensors/dtypes.safetensors', 'safetensors/empty.safetensors', 'safetensors/holes.safetensors', 'safetensors/metadata.safetensors', 'safetensors/large.safetensors'],
+  },
+  {
+    name: 'npy', extensions: ['.npy'], writable: true, format: 'npy', single: true,
+    fixtures: ['numpy/f32_C.npy', 'numpy/i64_F.npy', 'numpy/bool_C.npy', 'numpy/f16_F.npy', 'numpy/f32_empty.npy', 'numpy/f64_scalar_0d.npy', 'numpy/u8_1d.npy'],
+  },
+  {
+    name: 'npz', extensions: ['.npz'], writable: true, format: 'npz',
+    fixtures: ['numpy/stored.npz', 'numpy/deflated.npz', 'compressed/mixed_members.npz', 'compressed/sparse_stored.npz'],
+  },
+  {
+    name: 'gguf', extensions: ['.gguf'], writable: true, format: 'gguf',
+    fixtures: ['gguf/empty.gguf', 'gguf/metadata.gguf', 'gguf/quantized.gguf'],
+  },
+  {
+    // Zip (torch.save since 1.6) and legacy (_use_new_zipfile_serialization=False) files. The
+    // legacy reader reads each of its five pickles through a 64 KiB window.
+    name: 'pt', extensions: ['.pt', '.pth', '.bin', '.ckpt'], writable: true, format: 'pytorch', readAhead: 5 * 64 * KIB,
+    fixtures: ['torch/corpus/bare_tensor.pt', 'torch/corpus/dtypes.pt', 'torch/corpus/cnn_state_dict.pt', 'torch/corpus/cnn_state_dict_legacy.pt', 'torch/generated/views_legacy.pt', 'torch/strided/state_dict.pt', 'torch/corpus/step_0050.pt'],
+  },
+  {
+    // Inline initializers, external data (the model and its .data file each read on their own),
+    // and Constant nodes. The protobuf reader reads the model through 64 KiB windows.
+    name: 'onnx', extensions: ['.onnx'], writable: false, format: 'onnx', readAhead: 2 * 64 * KIB,
+    fixtures: ['onnx/cnn.onnx', 'onnx/cnn_external.onnx', 'onnx/cnn_external.onnx.data', 'onnx-constants/constants.onnx'],
+  },
+  {
+    // libhdf5 (h5wasm) is handed the whole file.
+    name: 'h5', extensions: ['.h5', '.hdf5'], writable: true, format: 'hdf5', readAhead: 'file',
+    fixtures: ['hdf5/small_keras.h5', 'hdf5/mixed.h5', 'compressed/gzip_shuffle.h5'],
+  },
+  {
+    // A model.json with its shards, each shard read on its own, and a bare weights manifest.
+    name: 'tfjs', extensions: ['.json', '.bin'], writable: true, format: 'tfjs',
+    fixtures: ['tfjs/layers/model.json', 'tfjs/layers/weights.bin', 'tfjs/sharded/model.json', 'tfjs/sharded/group1-shard3of5.bin', 'tfjs/quantized/model.json', 'tfjs-manifest/tiny_model-weights_manifest.json', 'tfjs-manifest/tiny_model-shard1'],
+  },
+];
+
+/** The formats the suite runs: the lead switches this one line to enumerate the format registry. */
+const FORMATS: readonly FormatConformanceEntry[] = TABLE;
+
+test('the conformance table covers every writable format, each once', () => {
+  const names = FORMATS.map((f) => f.name);
+  assert.equal(new Set(names).size, names.length, `a format listed twice: ${names.join(', ')}`);
+  for (const w of WRITABLE_FORMATS) assert.ok(names.includes(w), `${w} is writable but has no conformance entry`);
+});
+
+for (const entry of FORMATS) formatConformance(entry);
