@@ -1,8 +1,9 @@
 /**
- * Runs the format conformance suite (format.conformance.ts) once per format, each with real
- * fixtures written by the real tools (safetensors, NumPy, torch.save, the ONNX exporter and helper
- * API, llama.cpp's gguf-py, h5py / Keras, TensorFlow.js), and checks that the table covers every
- * format engram writes.
+ * Runs the format conformance suite (format.conformance.ts) once per format, each with fixtures
+ * written by the real tools (safetensors' save_file, NumPy, torch.save, torch.onnx and the ONNX
+ * helper API, gguf-py's GGUFWriter, h5py / Keras, TensorFlow.js; test/fixtures/conformance/ holds the
+ * safetensors and GGUF ones, whose other fixtures are laid out by standard-library scripts), and
+ * checks that the table covers every format engram writes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -15,7 +16,7 @@ const KIB = 1024;
 const TABLE: readonly FormatConformanceEntry[] = [
   {
     name: 'safetensors', extensions: ['.safetensors'], writable: true, format: 'safetensors',
-    fixtures: ['safetensors/dtypes.safetensors', 'safetensors/empty.safetensors', 'safetensors/holes.safetensors', 'safetensors/metadata.safetensors', 'safetensors/large.safetensors'],
+    fixtures: ['conformance/numpy_save_file.safetensors', 'safetensors/dtypes.safetensors', 'safetensors/empty.safetensors', 'safetensors/holes.safetensors', 'safetensors/metadata.safetensors', 'safetensors/large.safetensors'],
   },
   {
     name: 'npy', extensions: ['.npy'], writable: true, format: 'npy', single: true,
@@ -27,7 +28,7 @@ const TABLE: readonly FormatConformanceEntry[] = [
   },
   {
     name: 'gguf', extensions: ['.gguf'], writable: true, format: 'gguf',
-    fixtures: ['gguf/empty.gguf', 'gguf/metadata.gguf', 'gguf/quantized.gguf'],
+    fixtures: ['conformance/gguf_writer.gguf', 'gguf/empty.gguf', 'gguf/metadata.gguf', 'gguf/quantized.gguf'],
   },
   {
     // Zip (torch.save since 1.6) and legacy (_use_new_zipfile_serialization=False) files. The
