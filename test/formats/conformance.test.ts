@@ -27,7 +27,8 @@ const TABLE: readonly FormatConformanceEntry[] = [
     fixtures: ['numpy/stored.npz', 'numpy/deflated.npz', 'compressed/mixed_members.npz', 'compressed/sparse_stored.npz'],
   },
   {
-    name: 'gguf', extensions: ['.gguf'], writable: true, format: 'gguf',
+    // The GGUF cursor reads its key/values and tensor infos through a 64 KiB window.
+    name: 'gguf', extensions: ['.gguf'], writable: true, format: 'gguf', readAhead: 64 * KIB,
     fixtures: ['conformance/gguf_writer.gguf', 'gguf/empty.gguf', 'gguf/metadata.gguf', 'gguf/quantized.gguf'],
   },
   {
