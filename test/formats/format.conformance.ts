@@ -17,7 +17,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isEngramError } from '../../src/errors/index.ts';
 import {
-  bufferSource, canHold, openFileSource, readTensorFile, streamTensorFile, writeModelDirectory, writeTensorDirectory, writeTensorFileAsync,
+  bufferSource, canHold, openFileSource, readTensorFile, streamTensorDirectory, streamTensorFile, writeModelDirectory, writeTensorDirectory, writeTensorFileAsync,
   WRITABLE_FORMATS, type ByteSource, type FormatName, type IngestedFile, type ReadTensorFileOptions, type TensorFileInput, type WritableFormat,
 } from '../../src/formats/index.ts';
 import { DENSE_DTYPES, dtypeSize, type DType } from '../../src/tensor/index.ts';
@@ -40,9 +40,10 @@ export interface FormatConformanceEntry {
   /** `IngestedFile.format` a read of one of its files reports (the reader's name: pytorch, hdf5). */
   readonly format: FormatName;
   /**
-   * Bytes the reader may request beyond the literal bytes it keeps, twice (read once to parse, once
-   * to hand out), and 8 KiB: read-ahead windows (a pickle or protobuf read in 64 KiB windows) or the
-   * whole file (HDF5: libhdf5 gets the file whole). Default 0.
+   * What a read (tensors not loaded) may request beyond twice the literal bytes it keeps (read once
+   * to parse, once to hand out) and 8 KiB: its read-ahead (a GGUF cursor, protobuf or pickle read
+   * through 64 KiB windows), or 'file' when the whole file is read (HDF5: libhdf5 is handed it
+   * whole). Default 0.
    */
   readonly readAhead?: number | 'file';
   /** True when a file holds exactly one tensor, read back under the name '' (a bare .npy). */
@@ -73,7 +74,7 @@ export function requestBound(entry: FormatConformanceEntry, file: Pick<IngestedF
   return 2 * file.literal.byteLength + 8192 + ahead;
 }
 
-/** A ByteSource that records each read and fails the test on a read past the end (before passing it on). */
+/** A counting ByteSource that also lists the reads that ask for bytes past the end (before passing them on, to be refused). */
 function recording(src: ByteSource): ReturnType<typeof counting> & { past: [number, number][] } {
   const c = counting(src);
   const past: [number, number][] = [];
@@ -258,6 +259,20 @@ export function formatConformance(entry: FormatConformanceEntry): void {
             const again = await writeTensorFileAsync(format, set);
             if (Buffer.from(again).equals(whole)) assert.ok(Buffer.from(streamed).equals(whole), `${what} bytes differ from writeTensorFile's`);
           }
+        });
+      } else {
+        test('streamTensorDirectory gives the files writeTensorDirectory gives, byte for byte', async () => {
+          const tensors = everyHeldTensor(format);
+          const whole = writeTensorDirectory('tfjs', tensors);
+          const lazy = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength, load: async () => t.data }));
+          const streamed: { path: string; bytes: Uint8Array }[] = [];
+          for (const f of streamTensorDirectory('tfjs', lazy)) {
+            const pieces: Uint8Array[] = [];
+            for await (const piece of f.pieces) pieces.push(new Uint8Array(piece));
+            streamed.push({ path: f.path, bytes: new Uint8Array(Buffer.concat(pieces)) });
+          }
+          assert.deepEqual(streamed.map((f) => f.path), whole.map((f) => f.path));
+          for (const [i, f] of streamed.entries()) assert.ok(Buffer.from(f.bytes).equals(whole[i]!.bytes), `${f.path} differs`);
         });
       }
     }
