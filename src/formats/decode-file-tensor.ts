@@ -5,8 +5,7 @@
  */
 import { EngramError } from '../errors/index.ts';
 import { bufferSource } from './byte-source.ts';
-import { HDF5_MAGIC } from './hdf5/hdf5-superblock.ts';
-import { readHdf5 } from './hdf5/read-hdf5.ts';
+import { HDF5_MAGIC, readHdf5 } from './hdf5/index.ts';
 import type { IngestedFile } from './ingested-file.ts';
 import { readTensorFile } from './read-tensor-file.ts';
 

@@ -7,55 +7,44 @@ export type {
 export { readTensorFile } from './read-tensor-file.ts';
 export type { ReadTensorFileOptions } from './read-tensor-file.ts';
 export { decodeFileTensor } from './decode-file-tensor.ts';
-export { readSafetensors, MAX_SAFETENSORS_HEADER } from './safetensors/read-safetensors.ts';
-export { readNpy } from './numpy/read-npy.ts';
-export { readNpz } from './numpy/read-npz.ts';
 export { readOpaque } from './read-opaque.ts';
-export { detectPytorch, readPytorch } from './pytorch/read-pytorch.ts';
-export { unpickle, unsafePickle, DEFAULT_UNPICKLE_LIMITS } from './pickle/unpickle.ts';
-export type { UnpickleHooks, UnpickleLimits } from './pickle/unpickle.ts';
-export { TORCH_ALLOWED_GLOBALS } from './pytorch/torch-pickle-hooks.ts';
-export { readOnnx } from './onnx/read-onnx.ts';
-export type { OnnxExternalRef, OnnxFile, ReadOnnxOptions } from './onnx/read-onnx.ts';
-export { readOnnxExternalData, ONNX_MAX_OWNER_CANDIDATES } from './onnx/read-onnx-external-data.ts';
-export { writeSafetensors } from './safetensors/write-safetensors.ts';
-export { readGguf, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_DIMS } from './gguf/read-gguf.ts';
-export type { GgufFile, GgufHeader, GgufTensorInfo } from './gguf/read-gguf.ts';
-export { writeGguf } from './gguf/write-gguf.ts';
-export type { GgufInput, GgufTensorInput } from './gguf/write-gguf.ts';
-export { GGML_TYPES, ggmlTypeById, ggmlTypeByName } from './gguf/ggml-type.ts';
-export type { GgmlType } from './gguf/ggml-type.ts';
-export { GGUF_VALUE_TYPES } from './gguf/gguf-value.ts';
-export type { GgufArray, GgufKv, GgufScalar, GgufValue, GgufValueType } from './gguf/gguf-value.ts';
-export type { SafetensorsInput } from './safetensors/write-safetensors.ts';
-export { writeNpy } from './numpy/write-npy.ts';
-export { writeNpz } from './numpy/write-npz.ts';
+export { detectTensorFormat, formatByName, tensorFormats } from './format-registry.ts';
+export type { RegisteredFormat } from './format-registry.ts';
+export type {
+  Detection, DirectoryFile, FileProbe, FormatDetector, FormatOutput, FormatReader, StreamedDirectoryFile, TensorFormat, TensorFormatWriter, WithMetadata, WritableFormat,
+} from './tensor-format.ts';
 export {
   canHold, checkWritable, isDirectoryFormat, streamTensorDirectory, streamTensorFile, writeTensorDirectory, writeTensorFile, writeTensorFileAsync, WRITABLE_FORMATS,
 } from './write-tensor-file.ts';
-export type { StreamTensorFileOptions, TensorFileInput, WritableFormat } from './write-tensor-file.ts';
+export type { StreamTensorFileOptions, TensorFileInput } from './write-tensor-file.ts';
 export { collectSteps, streamSteps } from './write-steps.ts';
 export type { LazyTensorInput, TensorMeta, WriteSteps } from './write-steps.ts';
 export { rebuildFile } from './rebuild-file.ts';
-export { readTfjsModel, MAX_TFJS_MODEL_JSON } from './tfjs/read-tfjs-model.ts';
-export type { ReadTfjsModelOptions } from './tfjs/read-tfjs-model.ts';
-export { readTfjsShard, TFJS_MAX_MODEL_CANDIDATES } from './tfjs/read-tfjs-shard.ts';
-export type { ReadTfjsShardOptions } from './tfjs/read-tfjs-shard.ts';
-export type { TfjsQuantization } from './tfjs/tfjs-manifest.ts';
-export { planTfjsModel, streamTfjsModel, writeTfjsModel, TFJS_DEFAULT_SHARD_BYTES, TFJS_WRITABLE_DTYPES } from './tfjs/write-tfjs-model.ts';
-export type { TfjsJson, TfjsModelPlan, TfjsOutputFile, TfjsStreamedFile, TfjsTensorInput, WriteTfjsModelOptions } from './tfjs/write-tfjs-model.ts';
-export { writeModelDirectory } from './tfjs/write-model-directory.ts';
-export type { DirectoryFile, StreamedDirectoryFile } from './tfjs/write-model-directory.ts';
-export { nestedTorchObject, pytorchFilePieces, writePytorch } from './pytorch/write-pytorch.ts';
-export type { WritePytorchOptions } from './pytorch/write-pytorch.ts';
-export { TORCH_STORAGE_CLASSES } from './pytorch/write-pytorch-pickle.ts';
-export type { TorchObject } from './pytorch/write-pytorch-pickle.ts';
-export { ONNX_MAX_PROTO_BYTES, planOnnxWrite, writeOnnx } from './onnx/write-onnx.ts';
-export type { OnnxTensorInput, OnnxWritePlan, WriteOnnxOptions } from './onnx/write-onnx.ts';
-export { planOnnxFromTensors } from './onnx/write-onnx-tensors.ts';
-export type { OnnxCandidate } from './onnx/write-onnx-tensors.ts';
-export { readHdf5, HDF5_MAX_EXPANSION, HDF5_MAX_FILE_BYTES } from './hdf5/read-hdf5.ts';
-export type { ReadHdf5Options } from './hdf5/read-hdf5.ts';
-export { writeHdf5 } from './hdf5/write-hdf5.ts';
-export type { Hdf5TensorInput, WriteHdf5Options } from './hdf5/write-hdf5.ts';
-export { HDF5_MAGIC } from './hdf5/hdf5-superblock.ts';
+export { unpickle, unsafePickle, DEFAULT_UNPICKLE_LIMITS } from './pickle/index.ts';
+export type { UnpickleHooks, UnpickleLimits } from './pickle/index.ts';
+export { readSafetensors, writeSafetensors, MAX_SAFETENSORS_HEADER } from './safetensors/index.ts';
+export type { SafetensorsInput } from './safetensors/index.ts';
+export { readNpy, readNpz, writeNpy, writeNpz } from './numpy/index.ts';
+export {
+  detectPytorch, nestedTorchObject, pytorchFilePieces, readPytorch, writePytorch, TORCH_ALLOWED_GLOBALS, TORCH_STORAGE_CLASSES,
+} from './pytorch/index.ts';
+export type { TorchObject, WritePytorchOptions } from './pytorch/index.ts';
+export {
+  ONNX_MAX_OWNER_CANDIDATES, ONNX_MAX_PROTO_BYTES, planOnnxFromTensors, planOnnxWrite, readOnnx, readOnnxExternalData, writeOnnx,
+} from './onnx/index.ts';
+export type { OnnxCandidate, OnnxExternalRef, OnnxFile, OnnxTensorInput, OnnxWritePlan, ReadOnnxOptions, WriteOnnxOptions } from './onnx/index.ts';
+export {
+  readGguf, writeGguf, GGML_TYPES, ggmlTypeById, ggmlTypeByName, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_DIMS, GGUF_VALUE_TYPES,
+} from './gguf/index.ts';
+export type {
+  GgmlType, GgufArray, GgufFile, GgufHeader, GgufInput, GgufKv, GgufScalar, GgufTensorInfo, GgufTensorInput, GgufValue, GgufValueType,
+} from './gguf/index.ts';
+export {
+  planTfjsModel, readTfjsModel, readTfjsShard, streamTfjsModel, writeModelDirectory, writeTfjsModel,
+  MAX_TFJS_MODEL_JSON, TFJS_DEFAULT_SHARD_BYTES, TFJS_MAX_MODEL_CANDIDATES, TFJS_WRITABLE_DTYPES,
+} from './tfjs/index.ts';
+export type {
+  ReadTfjsModelOptions, ReadTfjsShardOptions, TfjsJson, TfjsModelPlan, TfjsOutputFile, TfjsQuantization, TfjsStreamedFile, TfjsTensorInput, WriteTfjsModelOptions,
+} from './tfjs/index.ts';
+export { readHdf5, writeHdf5, HDF5_MAGIC, HDF5_MAX_EXPANSION, HDF5_MAX_FILE_BYTES } from './hdf5/index.ts';
+export type { Hdf5TensorInput, ReadHdf5Options, WriteHdf5Options } from './hdf5/index.ts';

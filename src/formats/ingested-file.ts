@@ -3,7 +3,7 @@
  * literal byte ranges and tensor ranges, so that the file can be rebuilt byte for byte (DESIGN §2
  * "files").
  */
-import type { DType, Shape } from '../tensor/index.ts';
+import type { LazyNamedTensor } from '../tensor/index.ts';
 
 /** Names of the formats engram can read. `opaque` is any other file, kept as plain bytes. */
 export type FormatName = 'safetensors' | 'npy' | 'npz' | 'gguf' | 'pytorch' | 'onnx' | 'tfjs' | 'hdf5' | 'opaque';
@@ -11,16 +11,12 @@ export type FormatName = 'safetensors' | 'npy' | 'npz' | 'gguf' | 'pytorch' | 'o
 export type { FileSegment, LiteralSegment, SegmentEncoding, TensorSegment } from '../tensor/index.ts';
 import type { FileSegment } from '../tensor/index.ts';
 
-/** A tensor found in a file; its bytes are loaded on demand so a reader never holds the whole file. */
-export interface IngestedTensor {
-  /** Name within the file (safetensors key, npz member name without `.npy`, '' for a bare .npy). */
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: Shape;
-  /** Byte length of the canonical bytes (dtype size × number of elements). */
-  readonly byteLength: number;
-  /** Reads the canonical little-endian C-order bytes, checked against `byteLength`. */
-  load(): Promise<Uint8Array>;
+/**
+ * A tensor found in a file; its bytes are loaded on demand so a reader never holds the whole file.
+ * `name` is its name within the file (safetensors key, npz member name without `.npy`, '' for a
+ * bare .npy); `load()` reads the canonical little-endian C-order bytes, checked against `byteLength`.
+ */
+export interface IngestedTensor extends LazyNamedTensor {
   /**
    * Set (to the reason) when no segment of the layout refers to this tensor because its bytes sit in
    * the file only in an encoded form the literal bytes keep (a deflated `.npz` member, a chunked or

@@ -6,24 +6,17 @@
  * reaches it, so a file of any size is written holding one tensor at a time.
  */
 import { EngramError } from '../errors/index.ts';
-import type { DType } from '../tensor/index.ts';
+import type { LazyNamedTensor } from '../tensor/index.ts';
 
 /**
- * A tensor to stream into a file: what it is, and how to load its bytes (little-endian C order)
- * when the writer reaches it. Writers plan headers and offsets from `byteLength` alone. The bytes
- * a load returns need stay valid only until the next load of the same set (a loader may reuse one
- * buffer for every tensor): a writer that keeps them longer copies them.
+ * A tensor to stream into a file. Writers plan headers and offsets from `byteLength` alone; a
+ * writer that keeps a load's bytes past the next load copies them.
+ * @deprecated use LazyNamedTensor (tensor/)
  */
-export interface LazyTensorInput {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly byteLength: number;
-  load(): Promise<Uint8Array>;
-}
+export type LazyTensorInput = LazyNamedTensor;
 
 /** A tensor's description without its bytes: what a writer plans a file from. */
-export type TensorMeta = Pick<LazyTensorInput, 'name' | 'dtype' | 'shape' | 'byteLength'>;
+export type TensorMeta = Pick<LazyNamedTensor, 'name' | 'dtype' | 'shape' | 'byteLength'>;
 
 /**
  * A writer's steps: a `Uint8Array` is the next bytes of the output; a number `i` asks for the
@@ -71,7 +64,7 @@ export function concatPieces(pieces: readonly Uint8Array[]): Uint8Array {
  * that writes each piece before pulling the next holds one tensor at a time. Throws
  * `IntegrityMismatch` when a load returns other than the `byteLength` the file was planned with.
  */
-export async function* streamSteps(steps: WriteSteps, tensors: readonly LazyTensorInput[]): AsyncGenerator<Uint8Array> {
+export async function* streamSteps(steps: WriteSteps, tensors: readonly LazyNamedTensor[]): AsyncGenerator<Uint8Array> {
   let answer: Uint8Array | undefined;
   for (;;) {
     const r = steps.next(answer);

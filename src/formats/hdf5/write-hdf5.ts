@@ -5,18 +5,13 @@
  * names, and otherwise plain datasets by path.
  */
 import { EngramError } from '../../errors/index.ts';
-import type { DType } from '../../tensor/index.ts';
+import type { DType, NamedTensor } from '../../tensor/index.ts';
 import { h5wasmWrite } from './h5wasm-host.ts';
 import type { Hdf5Attr, Hdf5WriteDataset, Hdf5WriteRequest } from './h5wasm-protocol.ts';
 import { ENGRAM_DTYPE_ATTR, hdf5WriteDtype } from './hdf5-dtype.ts';
 
-/** One tensor to write: name (an HDF5 path, '/'-separated), dtype, shape, little-endian C-order bytes. */
-export interface Hdf5TensorInput {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly data: Uint8Array;
-}
+/** @deprecated use NamedTensor (tensor/); its name is an HDF5 path, '/'-separated. */
+export type Hdf5TensorInput = NamedTensor;
 
 /** Options of {@link writeHdf5}. */
 export interface WriteHdf5Options {
@@ -99,7 +94,7 @@ function kerasAttrs(names: readonly string[]): Map<string, Hdf5Attr[]> {
  *
  * @example const bytes = await writeHdf5([{ name: 'dense/dense/kernel:0', dtype: 'F32', shape: [4, 2], data }]);
  */
-export async function writeHdf5(tensors: readonly Hdf5TensorInput[], metadata?: Readonly<Record<string, string>>, options: WriteHdf5Options = {}): Promise<Uint8Array> {
+export async function writeHdf5(tensors: readonly NamedTensor[], metadata?: Readonly<Record<string, string>>, options: WriteHdf5Options = {}): Promise<Uint8Array> {
   const taken = new Set<string>();
   const prefixes = new Set<string>();
   const datasets: Hdf5WriteDataset[] = [];

@@ -13,6 +13,9 @@ const BY_KIND_AND_WIDTH: Readonly<Record<string, DType>> = {
   b1: 'BOOL',
 };
 
+/** The dtypes numpy has a type for (exactly those this file maps); BF16 and FP8 are not among them. */
+export const NUMPY_DTYPES: ReadonlySet<DType> = new Set<DType>(Object.values(BY_KIND_AND_WIDTH));
+
 /** A numpy type string, understood. */
 export interface NpyType {
   readonly dtype: DType;

@@ -7,18 +7,13 @@
  */
 import { basename } from 'node:path';
 import { EngramError } from '../../errors/index.ts';
-import type { DType } from '../../tensor/index.ts';
+import type { LazyNamedTensor } from '../../tensor/index.ts';
 import type { ByteSource } from '../byte-source.ts';
 import { readOnnx } from './read-onnx.ts';
 import { planOnnxWrite, type OnnxTensorInput, type OnnxWritePlan, type WriteOnnxOptions } from './write-onnx.ts';
 
-/** A tensor offered for an initializer: loaded only when the writer reaches it. */
-export interface OnnxCandidate {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  load(): Promise<Uint8Array>;
-}
+/** A tensor offered for an initializer: loaded only when the writer reaches it (its byte length is not needed up front). */
+export type OnnxCandidate = Omit<LazyNamedTensor, 'byteLength'>;
 
 /**
  * Plans writing `candidates` into `template`. `NotFound` when a tensor matches no initializer,

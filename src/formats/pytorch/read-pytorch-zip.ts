@@ -9,7 +9,7 @@ import type { ByteSource } from '../byte-source.ts';
 import { layoutFile } from '../file-layout.ts';
 import { inflateMember, MAX_INFLATED_BYTES } from '../inflate-member.ts';
 import type { IngestedFile } from '../ingested-file.ts';
-import { unpickle } from '../pickle/unpickle.ts';
+import { unpickle } from '../pickle/index.ts';
 import { readZipDirectory, type ZipEntry } from '../zip-directory.ts';
 import { flattenTorchObject } from './torch-object-tree.ts';
 import { torchFileTensors, type StoragePlacement } from './torch-file-tensors.ts';

@@ -6,7 +6,7 @@
  * built through the memo end in a FormatError.
  */
 import { formatError } from '../../errors/index.ts';
-import { PyDict, PyGlobal, PyOpaque, PyTuple, type PyValue } from '../pickle/pickle-value.ts';
+import { PyDict, PyGlobal, PyOpaque, PyTuple, type PyValue } from '../pickle/index.ts';
 import type { TorchStorage, TorchTensorView } from './torch-pickle-hooks.ts';
 
 /** JSON as the metadata holds it. */

@@ -7,8 +7,7 @@
  */
 import { formatError } from '../../errors/index.ts';
 import type { DenseDType } from '../../tensor/index.ts';
-import { PyDict, PyGlobal, PyOpaque, PyTuple, type PyValue } from '../pickle/pickle-value.ts';
-import { unsafePickle, type UnpickleHooks } from '../pickle/unpickle.ts';
+import { PyDict, PyGlobal, PyOpaque, PyTuple, unsafePickle, type PyValue, type UnpickleHooks } from '../pickle/index.ts';
 
 /** The element type of each storage class torch writes in a persistent id. */
 export const STORAGE_DTYPES: Readonly<Record<string, DenseDType>> = {

@@ -8,7 +8,7 @@
  */
 import { EngramError } from '../../errors/index.ts';
 import { dtypeSize, type DType } from '../../tensor/index.ts';
-import { pickleBatches, Pickler } from '../pickle/pickler.ts';
+import { pickleBatches, Pickler } from '../pickle/index.ts';
 
 /**
  * A checkpoint object to write, in the same JSON shape engram's reader puts in

@@ -6,7 +6,7 @@
  * reads it and a tensor stored here deduplicates with the same tensor in any other format.
  */
 import { EngramError } from '../../errors/index.ts';
-import type { TensorFileInput } from '../write-tensor-file.ts';
+import type { NamedTensor } from '../../tensor/index.ts';
 import { pickleTorchObject, type TorchObject, type TorchTensorData } from './write-pytorch-pickle.ts';
 import { torchZipSteps } from './write-pytorch-zip.ts';
 import { collectSteps, concatPieces, type TensorMeta, type WriteSteps } from '../write-steps.ts';
@@ -70,7 +70,7 @@ const VERSION = new TextEncoder().encode('3\n');
  * The pieces of the checkpoint file, in order, without concatenating them (tensor bytes are
  * referenced, not copied), for a caller that streams them to disk.
  */
-export function pytorchFilePieces(tensors: readonly TensorFileInput[], options: WritePytorchOptions = {}): Uint8Array[] {
+export function pytorchFilePieces(tensors: readonly NamedTensor[], options: WritePytorchOptions = {}): Uint8Array[] {
   const meta = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength }));
   return collectSteps(pytorchSteps(meta, options), tensors);
 }
@@ -115,6 +115,6 @@ export function* pytorchSteps(tensors: readonly TensorMeta[], options: WritePyto
  * const bytes = writePytorch([{ name: 'w', dtype: 'F32', shape: [2], data: new Uint8Array(8) }]);
  * const ckpt = writePytorch(tensors, { object: { model: { $dict: [['w', { $tensor: 'w' }]], ordered: true }, epoch: 3 } });
  */
-export function writePytorch(tensors: readonly TensorFileInput[], options: WritePytorchOptions = {}): Uint8Array {
+export function writePytorch(tensors: readonly NamedTensor[], options: WritePytorchOptions = {}): Uint8Array {
   return concatPieces(pytorchFilePieces(tensors, options));
 }

@@ -4,7 +4,7 @@
  * `safetensors.save_file` would write for the same tensors.
  */
 import { EngramError } from '../../errors/index.ts';
-import { byteLengthOf, type DenseDType, type DType } from '../../tensor/index.ts';
+import { byteLengthOf, type DenseDType, type DType, type NamedTensor } from '../../tensor/index.ts';
 import { collectSteps, concatPieces, received, type TensorMeta, type WriteSteps } from '../write-steps.ts';
 
 // The crate sorts by its Dtype enum, declared "in increasing alignment order", descending; within
@@ -13,13 +13,8 @@ const RUST_DTYPE_ORDER: readonly DenseDType[] = [
   'BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64',
 ];
 
-/** A tensor to write. */
-export interface SafetensorsInput {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly data: Uint8Array;
-}
+/** @deprecated use NamedTensor (tensor/) */
+export type SafetensorsInput = NamedTensor;
 
 /**
  * The .safetensors bytes of `tensors` (little-endian C-order data) with optional `__metadata__`.
@@ -29,7 +24,7 @@ export interface SafetensorsInput {
  *
  * @example writeSafetensors([{ name: 'w', dtype: 'F32', shape: [2], data: new Uint8Array(8) }], { format: 'pt' })
  */
-export function writeSafetensors(tensors: readonly SafetensorsInput[], metadata?: Readonly<Record<string, string>>): Uint8Array {
+export function writeSafetensors(tensors: readonly NamedTensor[], metadata?: Readonly<Record<string, string>>): Uint8Array {
   const meta = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength }));
   return concatPieces(collectSteps(safetensorsSteps(meta, metadata), tensors));
 }

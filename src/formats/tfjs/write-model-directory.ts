@@ -8,17 +8,9 @@ import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import { EngramError, ioError } from '../../errors/index.ts';
 
-/** A file to write, by its path relative to the directory. */
-export interface DirectoryFile {
-  readonly path: string;
-  readonly bytes: Uint8Array;
-}
+import type { DirectoryFile, StreamedDirectoryFile } from '../tensor-format.ts';
 
-/** A file to write from pieces produced as it is written (a streamed shard). */
-export interface StreamedDirectoryFile {
-  readonly path: string;
-  readonly pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-}
+export type { DirectoryFile, StreamedDirectoryFile } from '../tensor-format.ts';
 
 async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, 'r');

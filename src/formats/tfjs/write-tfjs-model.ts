@@ -6,8 +6,9 @@
  * writes it.
  */
 import { EngramError } from '../../errors/index.ts';
-import type { DType } from '../../tensor/index.ts';
-import { received, streamSteps, type LazyTensorInput, type TensorMeta, type WriteSteps } from '../write-steps.ts';
+import type { DType, JsonValue, LazyNamedTensor, NamedTensor } from '../../tensor/index.ts';
+import type { DirectoryFile, StreamedDirectoryFile } from '../tensor-format.ts';
+import { received, streamSteps, type TensorMeta, type WriteSteps } from '../write-steps.ts';
 
 /** The engram dtypes a TF.js weight can be stored as; F16 is stored as float16 quantization of a float32 weight. */
 export const TFJS_WRITABLE_DTYPES: readonly DType[] = ['F32', 'I32', 'BOOL', 'F16'];
@@ -15,38 +16,30 @@ export const TFJS_WRITABLE_DTYPES: readonly DType[] = ['F32', 'I32', 'BOOL', 'F1
 /** The TF.js converter's default shard size. */
 export const TFJS_DEFAULT_SHARD_BYTES = 4 << 20;
 
-/** A tensor to write: name, dtype, shape and little-endian C-order bytes. */
-export interface TfjsTensorInput {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly data: Uint8Array;
-}
+/** @deprecated use NamedTensor (tensor/) */
+export type TfjsTensorInput = NamedTensor;
 
-/** A JSON value, for the model topology and training config passed through verbatim. */
-export type TfjsJson = string | number | boolean | null | readonly TfjsJson[] | { readonly [k: string]: TfjsJson };
+/** @deprecated use JsonValue (tensor/) */
+export type TfjsJson = JsonValue;
 
 /** Options of {@link writeTfjsModel}. */
 export interface WriteTfjsModelOptions {
   /** Bytes per shard file (default 4 MiB); the last shard holds the rest. */
   readonly shardBytes?: number;
   /** The `modelTopology` to write (a Keras layers topology for `tf.loadLayersModel`); null by default. */
-  readonly modelTopology?: TfjsJson;
+  readonly modelTopology?: JsonValue;
   /** `format` of model.json, e.g. `layers-model` (written only when given). */
   readonly format?: string;
   /** The `trainingConfig` to write (loss, metrics, optimizer config), when given. */
-  readonly trainingConfig?: TfjsJson;
+  readonly trainingConfig?: JsonValue;
   /** Optimizer weights, written after the model's with `group: "optimizer"`. */
-  readonly optimizer?: readonly TfjsTensorInput[];
+  readonly optimizer?: readonly NamedTensor[];
   /** String metadata, written as `userDefinedMetadata`. */
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** One file of a written model, by its path relative to the model's directory. */
-export interface TfjsOutputFile {
-  readonly path: string;
-  readonly bytes: Uint8Array;
-}
+export type TfjsOutputFile = DirectoryFile;
 
 const TFJS_DTYPE: Partial<Record<DType, string>> = { F32: 'float32', I32: 'int32', BOOL: 'bool', F16: 'float32' };
 
@@ -79,7 +72,7 @@ function entry(t: TensorMeta, group: string | undefined): Record<string, unknown
  * const files = writeTfjsModel([{ name: 'dense/kernel', dtype: 'F32', shape: [2, 2], data }], { shardBytes: 1 << 20 });
  * // files[0].path === 'model.json', files[1].path === 'group1-shard1of1.bin'
  */
-export function writeTfjsModel(tensors: readonly TfjsTensorInput[], opts: WriteTfjsModelOptions = {}): TfjsOutputFile[] {
+export function writeTfjsModel(tensors: readonly NamedTensor[], opts: WriteTfjsModelOptions = {}): TfjsOutputFile[] {
   const all = [...tensors, ...(opts.optimizer ?? [])];
   const plan = planTfjsModel(tensors.map(metaOf), { ...opts, optimizer: (opts.optimizer ?? []).map(metaOf) });
   const shards = plan.shards.map((s) => new Uint8Array(s.size));
@@ -99,7 +92,7 @@ export function writeTfjsModel(tensors: readonly TfjsTensorInput[], opts: WriteT
   return [{ path: 'model.json', bytes: plan.modelJson }, ...plan.shards.map((s, i) => ({ path: s.path, bytes: shards[i]! }))];
 }
 
-const metaOf = (t: TfjsTensorInput): TensorMeta => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength });
+const metaOf = (t: NamedTensor): TensorMeta => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength });
 
 /** A TF.js model planned from its tensors' descriptions: model.json and the shards' names and sizes. */
 export interface TfjsModelPlan {
@@ -146,10 +139,7 @@ export function planTfjsModel(
 }
 
 /** A file of a streamed model: its path and its bytes, produced as it is written. */
-export interface TfjsStreamedFile {
-  readonly path: string;
-  readonly pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-}
+export type TfjsStreamedFile = StreamedDirectoryFile;
 
 /**
  * {@link writeTfjsModel} for tensors loaded only when their bytes are due: model.json from the
@@ -158,7 +148,7 @@ export interface TfjsStreamedFile {
  * piece of the next that crosses into the shard are in memory.
  */
 export function streamTfjsModel(
-  tensors: readonly LazyTensorInput[], opts: Omit<WriteTfjsModelOptions, 'optimizer'> & { readonly optimizer?: readonly LazyTensorInput[] } = {},
+  tensors: readonly LazyNamedTensor[], opts: Omit<WriteTfjsModelOptions, 'optimizer'> & { readonly optimizer?: readonly LazyNamedTensor[] } = {},
 ): TfjsStreamedFile[] {
   const plan = planTfjsModel(tensors, opts);
   const all = [...tensors, ...(opts.optimizer ?? [])];

@@ -1,0 +1,25 @@
+/** @module HDF5 (Keras .h5 and others) as a registered format: its signature at offset 0; h5wasm reads and writes it. */
+import type { TensorFormat, WithMetadata } from '../tensor-format.ts';
+import { hdf5WriteDtype } from './hdf5-dtype.ts';
+import { HDF5_MAGIC } from './hdf5-superblock.ts';
+import { readHdf5, type ReadHdf5Options } from './read-hdf5.ts';
+import { writeHdf5 } from './write-hdf5.ts';
+
+/**
+ * HDF5: the signature at offset 0, whatever the name; a file too large or expanding too far is
+ * refused as unsupported and so kept opaque. Written whole by h5wasm in a worker thread, so it has
+ * no synchronous or streaming writer.
+ */
+export const hdf5Format: TensorFormat<{ readonly hdf5?: ReadHdf5Options }, WithMetadata> = {
+  name: 'hdf5',
+  extensions: ['.h5', '.hdf5'],
+  detectors: [{
+    by: 'magic', precedence: 40, opaqueWhenUnsupported: true,
+    detect: ({ head }) => (HDF5_MAGIC.every((b, i) => head[i] === b) ? (src, o) => readHdf5(src, o.hdf5) : undefined),
+  }],
+  writer: {
+    name: 'h5',
+    canHold: (dtype) => hdf5WriteDtype(dtype) !== undefined,
+    output: { kind: 'whole', builtBy: 'h5wasm in a worker thread', write: (tensors, o) => writeHdf5(tensors, o.metadata) },
+  },
+};
