@@ -5,7 +5,7 @@
  * names, and otherwise plain datasets by path.
  */
 import { EngramError } from '../../errors/index.ts';
-import type { DType, NamedTensor } from '../../tensor/index.ts';
+import type { NamedTensor } from '../../tensor/index.ts';
 import { h5wasmWrite } from './h5wasm-host.ts';
 import type { Hdf5Attr, Hdf5WriteDataset, Hdf5WriteRequest } from './h5wasm-protocol.ts';
 import { ENGRAM_DTYPE_ATTR, hdf5WriteDtype } from './hdf5-dtype.ts';

@@ -3,7 +3,7 @@
  * little-endian array, so a tensor read from an .npy and written back gives the same file.
  */
 import { EngramError } from '../../errors/index.ts';
-import { byteLengthOf, type DType } from '../../tensor/index.ts';
+import { byteLengthOf, type TensorData } from '../../tensor/index.ts';
 import { npyDescrOf } from './npy-dtype.ts';
 import { received, type TensorMeta, type WriteSteps } from '../write-steps.ts';
 
@@ -24,7 +24,7 @@ function shapeRepr(shape: readonly number[]): string {
  *
  * @example writeNpy({ dtype: 'F32', shape: [3], data: new Uint8Array(12) })
  */
-export function writeNpy(t: { readonly dtype: DType; readonly shape: readonly number[]; readonly data: Uint8Array }): Uint8Array {
+export function writeNpy(t: TensorData): Uint8Array {
   const header = npyHeader({ dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength });
   const out = new Uint8Array(header.byteLength + t.data.byteLength);
   out.set(header);
@@ -36,7 +36,7 @@ export function writeNpy(t: { readonly dtype: DType; readonly shape: readonly nu
  * The header of an .npy file (magic, version, padded dict) that the tensor's `byteLength` bytes
  * follow, from its description alone. Throws as {@link writeNpy} does.
  */
-export function npyHeader(t: { readonly dtype: DType; readonly shape: readonly number[]; readonly byteLength: number }): Uint8Array {
+export function npyHeader(t: Pick<TensorMeta, 'dtype' | 'shape' | 'byteLength'>): Uint8Array {
   const descr = npyDescrOf(t.dtype);
   const want = byteLengthOf(t.dtype, t.shape);
   if (t.byteLength !== want) {

@@ -1,6 +1,6 @@
 /** @module Writes tensors as an uncompressed .npz, the way `numpy.savez` does. */
 import { EngramError } from '../../errors/index.ts';
-import type { DType } from '../../tensor/index.ts';
+import type { NamedTensor } from '../../tensor/index.ts';
 import { npyHeader } from './write-npy.ts';
 import { storedZipSteps } from '../write-stored-zip.ts';
 import { collectSteps, concatPieces, type TensorMeta, type WriteSteps } from '../write-steps.ts';
@@ -12,9 +12,7 @@ import { collectSteps, concatPieces, type TensorMeta, type WriteSteps } from '..
  *
  * @example writeNpz([{ name: 'w', dtype: 'F32', shape: [2], data: new Uint8Array(8) }])
  */
-export function writeNpz(
-  members: readonly { readonly name: string; readonly dtype: DType; readonly shape: readonly number[]; readonly data: Uint8Array }[],
-): Uint8Array {
+export function writeNpz(members: readonly NamedTensor[]): Uint8Array {
   const meta = members.map((m) => ({ name: m.name, dtype: m.dtype, shape: m.shape, byteLength: m.data.byteLength }));
   return concatPieces(collectSteps(npzSteps(meta), members));
 }

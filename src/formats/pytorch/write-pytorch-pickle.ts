@@ -9,6 +9,7 @@
 import { EngramError } from '../../errors/index.ts';
 import { dtypeSize, type DType } from '../../tensor/index.ts';
 import { pickleBatches, Pickler } from '../pickle/index.ts';
+import type { TensorMeta } from '../write-steps.ts';
 
 /**
  * A checkpoint object to write, in the same JSON shape engram's reader puts in
@@ -30,12 +31,7 @@ export type TorchObject =
   | { readonly [key: string]: TorchObject };
 
 /** One tensor a checkpoint object refers to, by name: its description (the pickle needs no bytes). */
-export interface TorchTensorData {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly byteLength: number;
-}
+export type TorchTensorData = TensorMeta;
 
 /** A storage to write as `data/<key>`. */
 export interface TorchStorageRecord {
