@@ -5,9 +5,9 @@
  */
 export { CheckpointManager } from './checkpoint-manager.ts';
 export type {
-  BestTagOptions, CheckpointHandle, CheckpointManagerOptions, FinalCheckpoint, PreemptionOptions, PreemptionOutcome,
-  RestoreTarget, SaveCheckpointOptions,
-} from './checkpoint-manager.ts';
+  BestTagOptions, CheckpointHandle, CheckpointManagerOptions, RestoreTarget, SaveCheckpointOptions,
+} from './checkpoint-manager-options.ts';
+export type { FinalCheckpoint, PreemptionOptions, PreemptionOutcome } from './preemption.ts';
 export type { CheckpointEvent } from './checkpoint-event.ts';
 export { checkSavePolicies, decideSave, describeSavePolicy } from './save-policy.ts';
 export type { SaveDecision, SavePolicy, SavePolicyContext } from './save-policy.ts';
