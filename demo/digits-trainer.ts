@@ -11,11 +11,10 @@
  * dropout, whose masks TF.js would draw from its own generator.
  */
 import * as tf from '@tensorflow/tfjs';
-import { captureTrainingState, restoreTrainingState } from '../src/integrations/tfjs/index.ts';
+import { captureTrainingState, restoreTrainingState, toTfjsState, toTrainingState } from '../src/integrations/tfjs/index.ts';
 import type { JsonValue } from '../src/tensor/index.ts';
 import { Rng, type MetricsRecord, type RestoredTrainingState, type TrainingState } from '../src/train/index.ts';
 import { CLASSES, FEATURES, loadDigits, type DigitsSplit } from './digits-data.ts';
-import { toTfjsState, toTrainingState } from './tfjs-training-state.ts';
 
 /** What defines a run; two runs with equal configs compute the same bits. */
 export interface DigitsConfig {

@@ -1,28 +1,21 @@
 /**
  * @module The training-state record: everything a training loop needs to continue exactly where it
  * stopped — weights, optimizer slots in their order, the optimizer's step, RNG states, the data
- * position, the LR schedule, the metrics history and free-form user state. training-snapshot.ts
- * maps it onto a snapshot; this file only declares it.
+ * position, the LR schedule, the metrics history, free-form user state and named extension
+ * namespaces (a replay buffer, EWC matrices, a task registry). training-snapshot.ts maps it onto a
+ * snapshot; this file only declares it.
  */
-import type { JsonValue } from '../tensor/index.ts';
-import type { DType, Shape } from '../tensor/index.ts';
+import type { JsonValue, TensorData } from '../tensor/index.ts';
 import type { RngState } from './rng.ts';
 
-/**
- * A tensor as a training loop holds it: dtype, shape and little-endian C-order bytes. engram's
- * `Tensor` is one; so is `{ dtype: 'F32', shape, data: new Uint8Array(f32.buffer) }`.
- */
-export interface TensorLike {
-  readonly dtype: DType;
-  readonly shape: Shape;
-  readonly data: Uint8Array;
-}
+/** @deprecated use `TensorData` from engram's tensor types (the same shape: dtype, shape, data). */
+export type TensorLike = TensorData;
 
 /** One optimizer slot variable (Adam's `m` of one weight, a momentum buffer, …). */
 export interface OptimizerSlot {
   /** Unique among the optimizer's slots, e.g. `dense1/kernel/m`. */
   readonly name: string;
-  readonly tensor: TensorLike;
+  readonly tensor: TensorData;
 }
 
 /**
@@ -59,6 +52,25 @@ export interface MetricsRecord {
 }
 
 /**
+ * One extension namespace of a training state: a group of tensors and a JSON record that belong
+ * together and are saved, staged, deduplicated and restored like the model's weights. A replay
+ * buffer puts its example tensors here and its counters (size, cursor, seen) in `record`; an EWC
+ * penalty its Fisher diagonal and anchor weights; a task registry only a record.
+ *
+ * @example
+ * const replay: StateNamespace = {
+ *   tensors: { x: { dtype: 'F32', shape: [1024, 784], data: xBytes }, y: { dtype: 'I32', shape: [1024], data: yBytes } },
+ *   record: { size: 700, cursor: 700, seen: 5120 },
+ * };
+ */
+export interface StateNamespace {
+  /** Tensors by name (non-empty; may contain `/`); saved as `<namespace>/<name>`. */
+  readonly tensors?: Readonly<Record<string, TensorData>>;
+  /** Any JSON; NaN, ±Infinity and −0 survive (state-json.ts). Saved as blob `<namespace>`. */
+  readonly record?: JsonValue;
+}
+
+/**
  * The full state of a training run at one step.
  *
  * @example
@@ -72,7 +84,7 @@ export interface MetricsRecord {
  */
 export interface TrainingState {
   /** Weights by name; saved as `model/<name>`. */
-  readonly model: Readonly<Record<string, TensorLike>>;
+  readonly model: Readonly<Record<string, TensorData>>;
   readonly optimizer?: OptimizerState;
   /** RNG states by stream name (`init`, `dropout`, `data`, …). */
   readonly rng?: Readonly<Record<string, RngState>>;
@@ -82,10 +94,22 @@ export interface TrainingState {
   readonly metricsHistory?: readonly MetricsRecord[];
   /** Free-form JSON. NaN, ±Infinity and −0 survive (state-json.ts). */
   readonly user?: JsonValue;
+  /**
+   * Extension namespaces by name (`replay`, `ewc/task-a`, `tasks`): see state-namespace.ts for the
+   * grammar. The names model, optimizer, rng, data and train are the state's own.
+   */
+  readonly namespaces?: Readonly<Record<string, StateNamespace>>;
+}
+
+/** A namespace read back from a snapshot: `tensors` is always there (empty for a record-only namespace). */
+export interface RestoredNamespace extends StateNamespace {
+  readonly tensors: Readonly<Record<string, TensorData>>;
 }
 
 /** A training state read back from a snapshot, with where it came from. */
 export interface RestoredTrainingState extends TrainingState {
+  /** Every namespace the snapshot holds, whether or not the restore asked for it. */
+  readonly namespaces?: Readonly<Record<string, RestoredNamespace>>;
   /** The step the snapshot was saved at. */
   readonly step: number;
   /** The snapshot id. */

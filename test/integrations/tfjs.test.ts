@@ -14,9 +14,11 @@ import * as tf from '@tensorflow/tfjs';
 import { isEngramError } from '../../src/errors/index.ts';
 import {
   captureTrainingState, engramIO, loadModel, parseEngramUrl, registerEngramRouters, restoreTrainingState, saveModel,
-  uninterruptedAdamInternals, useWasmBackend, type WasmBackendInfo,
+  toTfjsState, toTrainingState, uninterruptedAdamInternals, useWasmBackend, type WasmBackendInfo,
 } from '../../src/integrations/tfjs/index.ts';
 import { Repository } from '../../src/repo/index.ts';
+import { MemoryStore } from '../../src/store/index.ts';
+import { CheckpointManager } from '../../src/train/index.ts';
 
 const BATCH = 32;
 let wasm: WasmBackendInfo;
@@ -271,6 +273,36 @@ describe('engram/tfjs', () => {
     await train(model, 6, 2);
     await train(other, 6, 2);
     assert.deepEqual(await weightBytes(other), await weightBytes(model));
+    await repo.close();
+  });
+
+  test('toTrainingState → CheckpointManager → toTfjsState → restoreTrainingState continues bit for bit; loop state and namespaces pass through', async () => {
+    const repo = await Repository.init('memory://', { store: new MemoryStore() });
+    const manager = new CheckpointManager(repo, { run: 'bridge', async: true });
+    const model = buildModel(tf.train.adam(0.02), { batchNorm: true });
+    await train(model, 0, 5);
+    const captured = await captureTrainingState(model);
+    const replay = { tensors: { x: { dtype: 'F32' as const, shape: [2, 2], data: new Uint8Array(Float32Array.from([1, -0, 3, 4]).buffer) } }, record: { seen: 5 } };
+    const loop = { data: { epoch: 0, index: 5 * BATCH }, namespaces: { replay }, user: { note: 'bridge' } };
+    const state = toTrainingState(captured, loop);
+    assert.deepEqual(Object.keys(state.model), captured.meta.modelWeights);
+    assert.equal(state.optimizer!.step, 5);
+    await (await manager.save(5, state, { force: true })).durable;
+
+    const restored = await manager.restore('latest');
+    await manager.close();
+    assert.deepEqual(restored.data, loop.data);
+    assert.equal((restored.user as Record<string, unknown>).note, 'bridge');
+    assert.deepEqual(restored.namespaces!.replay!.record, replay.record);
+    assert.ok(Buffer.from(restored.namespaces!.replay!.tensors.x!.data).equals(Buffer.from(replay.tensors.x.data)));
+    const other = buildModel(tf.train.adam(0.02), { batchNorm: true });
+    await restoreTrainingState(other, toTfjsState(restored));
+    assert.deepEqual(await weightBytes(other), await weightBytes(model));
+    assert.deepEqual(await accBetas(other), await accBetas(model));
+    await assertSameContinuation(model, other, 5);
+
+    const { ['model/' + captured.meta.modelWeights[0]!]: _dropped, ...fewer } = captured.tensors;
+    assert.throws(() => toTrainingState({ meta: captured.meta, tensors: fewer }, {}), (e) => isEngramError(e, 'InvalidArgument') && /has no tensor model\//.test(e.message));
     await repo.close();
   });
 

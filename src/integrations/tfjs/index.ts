@@ -1,7 +1,8 @@
 /**
  * @module engram/tfjs: TensorFlow.js models in engram — an IOHandler and `engram://` routers for
  * `model.save()` / `tf.loadLayersModel()`, checks that refuse what TF.js would save but not restore,
- * training-state capture and restore for exact resumption, and the wasm backend from local files.
+ * training-state capture and restore for exact resumption, the bridge to engram/train's
+ * `TrainingState` (CheckpointManager), and the wasm backend from local files.
  * Imported only through this subpath: the core never loads TensorFlow.js.
  *
  * @example
@@ -25,5 +26,7 @@ export { engramDType, tfjsDType } from './tfjs-dtype.ts';
 export type { TensorData, TfjsWeightDType } from './tfjs-dtype.ts';
 export { captureTrainingState, restoreTrainingState } from './training-state.ts';
 export type { TensorSource, TrainingState, TrainingStateMeta } from './training-state.ts';
+export { toTfjsState, toTrainingState } from './training-state-bridge.ts';
+export type { LoopState } from './training-state-bridge.ts';
 export { useWasmBackend } from './use-wasm-backend.ts';
 export type { WasmBackendInfo } from './use-wasm-backend.ts';

@@ -5,20 +5,15 @@
 import { endianness } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { EngramError } from '../../errors/index.ts';
-import { byteLengthOf, type DType } from '../../tensor/index.ts';
+import { byteLengthOf, type DType, type TensorData as PlainTensor } from '../../tensor/index.ts';
 
 /** The TF.js dtypes a weight can be stored as. */
 export type TfjsWeightDType = 'float32' | 'int32' | 'bool';
 
 const TO_ENGRAM: Readonly<Record<TfjsWeightDType, DType>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
 
-/** A tensor as plain data: what `Repository.save` takes and `Snapshot.tensor` returns. */
-export interface TensorData {
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  /** Little-endian C-order bytes. */
-  readonly data: Uint8Array;
-}
+/** @deprecated use `TensorData` from engram's core (tensor/): the same type, declared once. */
+export type TensorData = PlainTensor;
 
 /**
  * The engram dtype of a TF.js weight dtype. `string` and `complex64` weights are `Unsupported`:
@@ -42,7 +37,7 @@ export function tfjsDType(dtype: DType, name: string): TfjsWeightDType {
  * Bytes of a TF.js tensor. TF.js typed arrays are in the platform's byte order and engram's bytes
  * are little-endian, so a big-endian host is refused rather than silently byte-swapped wrong.
  */
-export async function tensorBytes(t: tf.Tensor, name: string): Promise<TensorData> {
+export async function tensorBytes(t: tf.Tensor, name: string): Promise<PlainTensor> {
   checkLittleEndian();
   // On backends that hold tensors in main memory a synchronous read is the same read without a
   // promise per tensor (a checkpoint captures dozens, every few training steps); elsewhere (WebGL,
@@ -64,7 +59,7 @@ export function readsInMemory(backend: string = tf.getBackend()): boolean {
 }
 
 /** A new TF.js tensor holding a copy of `t`'s bytes; the caller disposes it. */
-export function toTfTensor(t: TensorData, name: string): tf.Tensor {
+export function toTfTensor(t: PlainTensor, name: string): tf.Tensor {
   checkLittleEndian();
   const dtype = tfjsDType(t.dtype, name);
   const want = byteLengthOf(t.dtype, t.shape);

@@ -8,9 +8,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngramError } from '../../errors/index.ts';
-import type { JsonValue } from '../../tensor/index.ts';
+import type { JsonValue, TensorData } from '../../tensor/index.ts';
 import { parseOptimizerInternals, readOptimizerInternals, writeOptimizerInternals, type OptimizerInternals } from './optimizer-internals.ts';
-import { tensorBytes, toTfTensor, type TensorData } from './tfjs-dtype.ts';
+import { tensorBytes, toTfTensor } from './tfjs-dtype.ts';
 
 const STATE_FORMAT = 'engram.tfjs-training-state';
 
