@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WRITABLE_FORMATS } from '../../src/formats/index.ts';
+import { WRITABLE_FORMATS, tensorFormats } from '../../src/formats/index.ts';
 import { formatConformance, type FormatConformanceEntry } from './format.conformance.ts';
 
 const KIB = 1024;
@@ -55,8 +55,26 @@ const TABLE: readonly FormatConformanceEntry[] = [
   },
 ];
 
-/** The formats the suite runs: the lead switches this one line to enumerate the format registry. */
-const FORMATS: readonly FormatConformanceEntry[] = TABLE;
+/**
+ * The formats the suite runs: every format in the registry, with its name, extensions and whether
+ * it writes taken from the registry and its fixtures from the table. A registered format without
+ * a table entry fails the test below rather than going unchecked.
+ */
+const FORMATS: readonly FormatConformanceEntry[] = tensorFormats().flatMap((f) => {
+  const row = TABLE.find((e) => e.format === f.name);
+  return row ? [{ ...row, name: f.writer?.name ?? f.name, extensions: f.extensions, writable: f.writer !== undefined }] : [];
+});
+
+test('every registered format has a conformance entry with real fixtures, and only those', () => {
+  const registered: readonly string[] = tensorFormats().map((f) => f.name);
+  for (const name of registered) assert.ok(TABLE.some((e) => e.format === name), `${name} is registered but has no conformance entry`);
+  for (const e of TABLE) assert.ok(registered.includes(e.format), `${e.format} has a conformance entry but is not registered`);
+  for (const f of tensorFormats()) {
+    const row = TABLE.find((e) => e.format === f.name);
+    if (row) assert.deepEqual([...row.extensions].sort(), [...f.extensions].sort(), `${f.name}: the table's extensions are the registry's`);
+  }
+  assert.ok(FORMATS.length === registered.length && FORMATS.every((f) => f.fixtures.length > 0));
+});
 
 test('the conformance table covers every writable format, each once', () => {
   const names = FORMATS.map((f) => f.name);
