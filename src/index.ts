@@ -13,3 +13,4 @@ export * from './codec/index.ts';
 export * from './formats/index.ts';
 export * from './repo/index.ts';
 export * from './train/index.ts';
+export * from './ops/index.ts';

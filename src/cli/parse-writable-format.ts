@@ -28,3 +28,8 @@ export function formatOfPath(path: string): WritableFormat {
   if (!ext) throw new EngramError('InvalidArgument', `cannot tell the format of ${path}: give --format or a .safetensors, .npz, .gguf or .npy name`, { path });
   return parseWritableFormat(ext);
 }
+
+/** True for the ONNX format name, which is written into a template rather than from scratch. */
+export function isOnnxFormat(name: string): boolean {
+  return name.toLowerCase().replace(/^\./, '') === 'onnx';
+}

@@ -2,8 +2,7 @@
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngramError } from '../../errors/index.ts';
-import { writeNpy, writeSafetensors } from '../../formats/index.ts';
-import { writeFileAtomic } from '../../repo/index.ts';
+import { extractTensor } from '../../ops/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
 
@@ -22,12 +21,9 @@ export async function runGet(ctx: CliContext, argv: string[]): Promise<number> {
   const repo = await openRepo(ctx);
   try {
     const snap = await repo.snapshot(positionals[0]!);
-    const name = snap.resolveTensorName(positionals[1]!);
-    const t = await snap.tensor(name);
-    const bytes = ext === '.npy' ? writeNpy({ dtype: t.dtype, shape: t.shape, data: t.data }) : writeSafetensors([{ name: name.slice(name.lastIndexOf(':') + 1), dtype: t.dtype, shape: t.shape, data: t.data }]);
-    await writeFileAtomic(out, [bytes]);
-    if (ctx.json) printJson(ctx, { snapshot: snap.id, tensor: name, dtype: t.dtype, shape: t.shape, output: out, bytes: bytes.byteLength });
-    else ctx.out(`Wrote ${name} (${t.dtype}[${t.shape.join(', ')}], ${formatBytes(t.byteLength)}) to ${out}`);
+    const t = await extractTensor(snap, positionals[1]!, out, ext === '.npy' ? 'npy' : 'safetensors');
+    if (ctx.json) printJson(ctx, { snapshot: snap.id, tensor: t.tensor, dtype: t.dtype, shape: t.shape, output: out, bytes: t.bytes });
+    else ctx.out(`Wrote ${t.tensor} (${t.dtype}[${t.shape.join(', ')}], ${formatBytes(t.byteLength)}) to ${out}`);
     return 0;
   } finally {
     await repo.close();

@@ -1,16 +1,16 @@
 /** @module `engram restore <ref> <dir>`: gives back a snapshot's files byte for byte. */
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { EngramError } from '../../errors/index.ts';
 import { writeSafetensors } from '../../formats/index.ts';
 import { restoreSharded, shardsMetadata } from '../../distributed/index.ts';
-import { restoreFiles, safeJoin, writeFileAtomic } from '../../repo/index.ts';
+import { restoreSnapshotToDirectory } from '../../ops/index.ts';
+import { safeJoin, writeFileAtomic } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { plural } from '../plural.ts';
 import { parseCommandArgs } from '../parse-command-args.ts';
 import { parseIntOption } from '../parse-int-option.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import { replaceDirectory } from '../replace-directory.ts';
 
 export const restoreHelp = `engram restore <ref> <dir> [--force] [--json]
   Writes the snapshot's files into <dir>, each byte-identical to what was saved and verified by its
@@ -63,36 +63,12 @@ export async function runRestore(ctx: CliContext, argv: string[]): Promise<numbe
   const repo = await openRepo(ctx);
   try {
     const snap = await repo.snapshot(ref);
-    const total = snap.files.reduce((n, f) => n + f.size, 0);
     const bar = new ProgressBar('restoring', { format: formatBytes });
-    let done = 0;
-    const written = await replaceDirectory(dir, { force: values.force === true }, async (tmp) => {
-      const paths = await restoreFiles(snap, tmp, (_p, size) => bar.update((done += size), total));
-      bar.done();
-      // Tensors that came from no file (library saves) are written as one safetensors file.
-      const inFiles = new Set(snap.files.flatMap((f) => f.segments.flatMap((s) => (s.kind === 'tensor' ? [s.tensor] : []))));
-      for (const f of snap.files) for (const n of snap.tensorNames()) if (n === f.path || n.startsWith(`${f.path}:`)) inFiles.add(n);
-      const loose = snap.tensorNames().filter((n) => !inFiles.has(n));
-      if (loose.length > 0) {
-        const tensors = [];
-        for (const name of loose) {
-          const t = await snap.tensor(name);
-          tensors.push({ name, dtype: t.dtype, shape: t.shape, data: t.data });
-        }
-        const path = join(tmp, 'tensors.safetensors');
-        await writeFileAtomic(path, [writeSafetensors(tensors)]);
-        paths.push(path);
-      }
-      for (const name of snap.blobNames()) {
-        const path = safeJoin(tmp, `blobs/${name}`);
-        await writeFileAtomic(path, [await snap.blob(name)]);
-        paths.push(path);
-      }
-      // Named where they end up, not in the temporary directory.
-      return paths.map((p) => join(dir, relative(tmp, p)));
+    const { written, bytes } = await restoreSnapshotToDirectory(snap, dir, {
+      force: values.force === true, onProgress: (e) => bar.update(e.bytesDone, e.bytesTotal),
     }).finally(() => bar.done());
     if (ctx.json) printJson(ctx, { id: snap.id, written });
-    else ctx.out(`Restored ${snap.run}@${snap.step} (${snap.id}) into ${dir}: ${plural(written.length, 'file')}, ${formatBytes(total)}`);
+    else ctx.out(`Restored ${snap.run}@${snap.step} (${snap.id}) into ${dir}: ${plural(written.length, 'file')}, ${formatBytes(bytes)}`);
     return 0;
   } finally {
     await repo.close();

@@ -1,14 +1,11 @@
 /** @module `engram save`: ingests files and directories into a new snapshot. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { posix } from 'node:path';
 import { EngramError } from '../../errors/index.ts';
-import { openFileSource, readTensorFile, type ByteSource } from '../../formats/index.ts';
+import { openFileSource, readTensorFile } from '../../formats/index.ts';
 import { parseShardsMetadata, saveSharded, shardFileContent } from '../../distributed/index.ts';
-import { describeOwner, type FileInput, type SaveWait } from '../../repo/index.ts';
+import { ingestFiles } from '../../ops/index.ts';
+import { describeOwner, type SaveWait } from '../../repo/index.ts';
 import type { JsonValue } from '../../tensor/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
-import { collectFiles } from '../collect-files.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { withSignalCleanup } from '../on-signal.ts';
 import { parseCommandArgs } from '../parse-command-args.ts';
@@ -38,12 +35,6 @@ function keyValues(list: string[] | undefined, what: string): [string, string][]
     if (eq <= 0) throw new EngramError('InvalidArgument', `--${what} expects key=value, got ${JSON.stringify(kv)}`, { value: kv });
     return [kv.slice(0, eq), kv.slice(eq + 1)];
   });
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const piece of createReadStream(path, { highWaterMark: 4 << 20 })) hash.update(piece as Buffer);
-  return hash.digest('hex');
 }
 
 /** `engram save --rank K --world-size W`: this rank's part of a distributed save (distributed/). */
@@ -129,36 +120,22 @@ async function saveCommand(ctx: CliContext, argv: string[]): Promise<number> {
   }
 
   const repo = await openRepo(ctx);
-  const sources: ByteSource[] = [];
   try {
-    // Read and check every file's structure before writing anything: a malformed file is refused
-    // while the repository is still untouched.
-    const files: FileInput[] = [];
-    for (const f of await collectFiles(positionals)) {
-      const src = await openFileSource(f.abs, f.abs);
-      sources.push(src);
-      const ingested = await readTensorFile(src);
-      // The owner's path in the snapshot; one outside the saved tree is not in this save.
-      const tensorsOf = ingested.tensorsOf === undefined ? undefined : posix.normalize(posix.join(posix.dirname(f.rel), ingested.tensorsOf));
-      files.push({
-        path: f.rel, format: ingested.format, size: ingested.size, sha256: await sha256File(f.abs),
-        literal: ingested.literal, segments: ingested.segments, tensors: ingested.tensors,
-        ...(ingested.withheld ? { withheld: ingested.withheld } : {}),
-        ...(tensorsOf !== undefined && !tensorsOf.startsWith('../') ? { tensorsOf } : {}),
-      });
-    }
+    const tags = values.tag ?? [];
     const bar = new ProgressBar('saving', { format: formatBytes });
-    const snap = await repo.save({
-      run: values.run, ...(step !== undefined ? { step } : {}), message: values.message ?? '', metrics, meta, files,
-      tags: values.tag ?? [], onProgress: (p) => bar.update(p.done, p.total), onWait: waitReporter(ctx),
+    const result = await ingestFiles(repo, positionals, {
+      run: values.run, ...(step !== undefined ? { step } : {}), message: values.message ?? '', metrics, meta, tags,
+      // Reading the files draws no bar; storing them does.
+      onProgress: (e) => { if (e.phase === 'saving') bar.update(e.bytesDone, e.bytesTotal); },
+      onWait: waitReporter(ctx),
     });
     bar.done();
-    const stats = { id: snap.id, run: snap.run, step: snap.step, parent: snap.parent, files: files.length, tensors: snap.tensorNames().length, tags: values.tag ?? [] };
+    const snap = result.snapshot;
+    const stats = { id: snap.id, run: snap.run, step: snap.step, parent: snap.parent, files: result.files, tensors: snap.tensorNames().length, tags };
     if (ctx.json) printJson(ctx, stats);
-    else ctx.out(`Saved ${snap.run}@${snap.step} as ${snap.id}: ${plural(files.length, 'file')}, ${plural(stats.tensors, 'tensor')}${stats.tags.length ? `, tagged ${stats.tags.join(', ')}` : ''}\nNext: engram show ${snap.id}`);
+    else ctx.out(`Saved ${snap.run}@${snap.step} as ${snap.id}: ${plural(result.files, 'file')}, ${plural(stats.tensors, 'tensor')}${stats.tags.length ? `, tagged ${stats.tags.join(', ')}` : ''}\nNext: engram show ${snap.id}`);
     return 0;
   } finally {
-    await Promise.all(sources.map((s) => s.close()));
     await repo.close();
   }
 }

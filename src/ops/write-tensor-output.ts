@@ -1,4 +1,4 @@
-/** @module Writes the tensors of `engram export` and `engram convert` to their output, atomically. */
+/** @module Writes the tensors of an export or a conversion to their output, atomically. */
 import {
   isDirectoryFormat, streamTensorDirectory, streamTensorFile, writeModelDirectory,
   type LazyTensorInput, type WritableFormat, type WritePytorchOptions,

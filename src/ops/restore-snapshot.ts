@@ -1,0 +1,88 @@
+/**
+ * @module Restore: a snapshot's files, byte for byte, into a directory (built beside it and renamed
+ * into place) or into any `RestoreSink` (what `engram restore` does).
+ */
+import { join } from 'node:path';
+import { writeSafetensors } from '../formats/index.ts';
+import type { Snapshot } from '../repo/index.ts';
+import type { NamedTensor } from '../tensor/index.ts';
+import { looseTensorNames } from './loose-tensor-names.ts';
+import type { OnProgress } from './ops-progress.ts';
+import { replaceDirectory } from './replace-directory.ts';
+import { directorySink, type RestoreSink } from './restore-sink.ts';
+
+/** Where a restore puts tensors that came from no file, relative to its root. */
+export const LOOSE_TENSORS_PATH = 'tensors.safetensors';
+
+/** Options of a restore. */
+export interface RestoreOptions {
+  /** Told `restoring` events as the snapshot's files are written (the loose tensors and blobs are not counted). */
+  readonly onProgress?: OnProgress;
+}
+
+/** What a restore wrote. */
+export interface RestoreResult {
+  /** The paths written, in order: the files, then `tensors.safetensors` if any, then `blobs/<name>`. */
+  readonly written: string[];
+  /** The bytes of the snapshot's files (what progress counts). */
+  readonly bytes: number;
+}
+
+/**
+ * Writes every file of `snap` into `sink` (each verified by its SHA-256 as it is rebuilt), then the
+ * tensors saved through the library, not from a file, as one safetensors file `tensors.safetensors`,
+ * then each blob as `blobs/<name>`. Returns the snapshot paths written.
+ *
+ * @example
+ * const files = new Map<string, Uint8Array[]>();
+ * await restoreSnapshot(snap, { async write(path, pieces) { const a = []; for await (const p of pieces) a.push(p); files.set(path, a); } });
+ */
+export async function restoreSnapshot(snap: Snapshot, sink: RestoreSink, options: RestoreOptions = {}): Promise<RestoreResult> {
+  const bytesTotal = snap.files.reduce((n, f) => n + f.size, 0);
+  const filesTotal = snap.files.length;
+  const written: string[] = [];
+  let bytesDone = 0;
+  options.onProgress?.({ phase: 'restoring', bytesDone, bytesTotal, filesDone: 0, filesTotal });
+  for (const f of snap.files) {
+    await sink.write(f.path, snap.readFile(f.path));
+    written.push(f.path);
+    bytesDone += f.size;
+    options.onProgress?.({ phase: 'restoring', bytesDone, bytesTotal, filesDone: written.length, filesTotal });
+  }
+  const loose = looseTensorNames(snap);
+  if (loose.length > 0) {
+    const tensors: NamedTensor[] = [];
+    for (const name of loose) {
+      const t = await snap.tensor(name);
+      tensors.push({ name, dtype: t.dtype, shape: t.shape, data: t.data });
+    }
+    await sink.write(LOOSE_TENSORS_PATH, [writeSafetensors(tensors)]);
+    written.push(LOOSE_TENSORS_PATH);
+  }
+  for (const name of snap.blobNames()) {
+    const path = `blobs/${name}`;
+    await sink.write(path, [await snap.blob(name)]);
+    written.push(path);
+  }
+  return { written, bytes: bytesTotal };
+}
+
+/** Options of a restore into a directory. */
+export interface RestoreToDirectoryOptions extends RestoreOptions {
+  /** Replace a non-empty `dir` (its old content is deleted once the new tree is complete). */
+  readonly force?: boolean;
+}
+
+/**
+ * Restores `snap` into `dir` (see `restoreSnapshot`). The tree is built in a hidden temporary
+ * directory beside `dir` and renamed into place, so a failed restore leaves `dir` as it was. `dir`
+ * must be missing or empty (`Conflict` otherwise) unless `force`. `written` names the paths under
+ * `dir` (`join(dir, path)`).
+ *
+ * @example await restoreSnapshotToDirectory(await repo.snapshot('r1@100'), './out', { force: true });
+ */
+export async function restoreSnapshotToDirectory(snap: Snapshot, dir: string, options: RestoreToDirectoryOptions = {}): Promise<RestoreResult> {
+  const result = await replaceDirectory(dir, { force: options.force === true }, (tmp) => restoreSnapshot(snap, directorySink(tmp), options));
+  // Named where they end up, not in the temporary directory.
+  return { written: result.written.map((p) => join(dir, p)), bytes: result.bytes };
+}
