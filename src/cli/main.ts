@@ -4,29 +4,10 @@
  */
 import { EngramError, ERROR_CODES, ioError, isEngramError, isErrnoException } from '../errors/index.ts';
 import type { CliContext } from './cli-context.ts';
+import { COMMANDS } from './commands/index.ts';
 import { packageVersion } from './package-version.ts';
 import { BROKEN_PIPE_EXIT, guardStdio } from './stdio-guard.ts';
 
-type Command = { run: (ctx: CliContext, argv: string[]) => Promise<number>; help: string };
-
-// Each command's module is imported when it is used, so a command loads only what it needs (`log`
-// does not load the format readers) and `--version` loads none of them.
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  init: () => import('./commands/init.ts').then((m) => ({ run: m.runInit, help: m.initHelp })),
-  save: () => import('./commands/save.ts').then((m) => ({ run: m.runSave, help: m.saveHelp })),
-  log: () => import('./commands/log.ts').then((m) => ({ run: m.runLog, help: m.logHelp })),
-  show: () => import('./commands/show.ts').then((m) => ({ run: m.runShow, help: m.showHelp })),
-  restore: () => import('./commands/restore.ts').then((m) => ({ run: m.runRestore, help: m.restoreHelp })),
-  get: () => import('./commands/get.ts').then((m) => ({ run: m.runGet, help: m.getHelp })),
-  export: () => import('./commands/export.ts').then((m) => ({ run: m.runExport, help: m.exportHelp })),
-  convert: () => import('./commands/convert.ts').then((m) => ({ run: m.runConvert, help: m.convertHelp })),
-  tag: () => import('./commands/tag.ts').then((m) => ({ run: m.runTag, help: m.tagHelp })),
-  rollback: () => import('./commands/rollback.ts').then((m) => ({ run: m.runRollback, help: m.rollbackHelp })),
-  verify: () => import('./commands/verify.ts').then((m) => ({ run: m.runVerify, help: m.verifyHelp })),
-  stats: () => import('./commands/stats.ts').then((m) => ({ run: m.runStats, help: m.statsHelp })),
-  forget: () => import('./commands/forget.ts').then((m) => ({ run: m.runForget, help: m.forgetHelp })),
-  gc: () => import('./commands/gc.ts').then((m) => ({ run: m.runGc, help: m.gcHelp })),
-};
 
 /**
  * The synopsis lines of a command's help: those starting with `engram ` and the option lines that
