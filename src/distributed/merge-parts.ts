@@ -14,8 +14,6 @@ export interface MergedParts {
   readonly tensors: Record<string, TensorEntry>;
   readonly blobs: Record<string, BlobEntry>;
   readonly chunks: Record<string, ChunkInfo>;
-  /** Whether any tensor is sharded (the manifest is then version 2). */
-  readonly sharded: boolean;
 }
 
 /** Merges parts (in rank order) of save `saveId`; `expect` is what every part must agree on. */
@@ -75,7 +73,6 @@ export function mergeParts(saveId: string, parts: readonly RankPart[], expect: {
     tensors: Object.fromEntries(names.map((n) => [n, tensors[n]!])),
     blobs,
     chunks: Object.fromEntries([...chunks].sort(([a], [b]) => (a < b ? -1 : 1))),
-    sharded: sharded.size > 0,
   };
 }
 

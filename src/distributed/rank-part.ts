@@ -6,8 +6,7 @@
  * object's mtime as a sign of life of its save).
  */
 import { EngramError } from '../errors/index.ts';
-import { decodeChecksummed, encodeChecksummed } from '../repo/checksummed-json.ts';
-import type { BlobEntry, ChunkInfo, ShardEntry, TensorEntry } from '../repo/index.ts';
+import { decodeChecksummed, encodeChecksummed, type BlobEntry, type ChunkInfo, type ShardEntry, type TensorEntry } from '../repo/index.ts';
 import type { DType, Shape } from '../tensor/index.ts';
 
 /** A replicated item as a part records it: its entry plus the SHA-256 of its bytes for the cross-rank check. */

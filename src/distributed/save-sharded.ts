@@ -13,17 +13,15 @@
  * parts only after its intent is in place: a GC that removed a part as stale did so before deleting
  * anything, so a part rank 0 can still read has all its chunks.
  */
-import { EngramError, isEngramError } from '../errors/index.ts';
-import { beginSave, checkRefName, checkRunName, newId, systemClock, type Repository, type SnapshotManifest } from '../repo/index.ts';
-import { ChunkReader } from '../repo/chunk-reader.ts';
-import { decodeManifest, encodeManifest, manifestKey } from '../repo/manifest.ts';
+import { isEngramError } from '../errors/index.ts';
+import { beginSave, checkRunName, checkSaveHeader, commitSnapshot, readManifest, resolveParent, systemClock, type Repository, type Snapshot, type SnapshotManifest } from '../repo/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 import { collectParts } from './collect-parts.ts';
 import { mergeParts } from './merge-parts.ts';
 import { encodeRankPart, type RankPart } from './rank-part.ts';
 import { checkRank, rankPartKey, shardedSaveId, stagingPrefix } from './save-id.ts';
 import type { SaveShardedOptions, ShardedSaveResult } from './sharded-input.ts';
-import { writeRankChunks, type DeltaParent } from './write-rank-chunks.ts';
+import { writeRankChunks } from './write-rank-chunks.ts';
 
 /** Default time rank 0 waits for the other ranks: half the staleness limit, so no part goes stale meanwhile. */
 export const DEFAULT_COMMIT_TIMEOUT_MS = 5 * 60_000;
@@ -48,15 +46,14 @@ const realSleep = (ms: number): Promise<void> => new Promise((res) => setTimeout
 export async function saveSharded(repo: Repository, options: SaveShardedOptions): Promise<ShardedSaveResult> {
   checkRunName(options.run);
   checkRank(options.rank, options.worldSize);
-  if (!Number.isSafeInteger(options.step) || options.step < 0) throw new EngramError('InvalidArgument', `step must be a non-negative integer, got ${options.step}`, { step: options.step });
-  for (const tag of options.tags ?? []) checkRefName(tag);
+  checkSaveHeader(options);
   const saveId = options.saveId ?? shardedSaveId(options.run, options.step);
   stagingPrefix(saveId);
   const clock = options.clock ?? systemClock;
   const store = repo.store;
   const intent = await beginSave(store, clock);
   try {
-    const { part, storedBytes } = await writeRankChunks(store, repo.config, saveId, options, await deltaParent(repo, options));
+    const { part, storedBytes } = await writeRankChunks(repo, saveId, options, await deltaParent(repo, options));
     if (options.rank !== 0) {
       // A plain put: a part left by an earlier, failed attempt at the same save is replaced.
       await store.put(rankPartKey(saveId, options.rank), encodeRankPart(part));
@@ -64,19 +61,18 @@ export async function saveSharded(repo: Repository, options: SaveShardedOptions)
       return { saveId, rank: options.rank, storedBytes };
     }
     await options.barrier?.();
-    let manifest: SnapshotManifest;
+    let snapshot: Snapshot;
     try {
       const others = Array.from({ length: options.worldSize - 1 }, (_, i) => i + 1);
       const parts = await collectParts(store, saveId, others, {
         timeoutMs: options.timeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS, clock, sleep: options.sleep ?? realSleep,
       });
-      manifest = await commit(repo, intent.guard(store), saveId, options, [part, ...others.map((r) => parts.get(r)!)]);
+      snapshot = await commit(repo, intent.guard(store), saveId, options, [part, ...others.map((r) => parts.get(r)!)]);
     } finally {
       // Committed or not, the parts have served: a retry of this save must not pick up stale ones.
       await removeStaging(store, saveId);
     }
-    for (const tag of options.tags ?? []) await repo.refs.move(tag, manifest.id, `save ${manifest.run}@${manifest.step}`);
-    return { saveId, rank: 0, snapshot: repo.adoptSnapshot(manifest), storedBytes };
+    return { saveId, rank: 0, snapshot, storedBytes };
   } finally {
     await intent.end();
   }
@@ -88,62 +84,30 @@ export async function saveSharded(repo: Repository, options: SaveShardedOptions)
  * save intent exists: a manifest read now is live or its chunks are protected by our intent, while
  * a cached one may have been forgotten and collected since it was cached.
  */
-async function deltaParent(repo: Repository, options: SaveShardedOptions): Promise<DeltaParent | undefined> {
-  if (options.parent === null) return undefined;
-  let id: string;
+async function deltaParent(repo: Repository, options: SaveShardedOptions): Promise<SnapshotManifest | undefined> {
+  const id = await resolveParent(repo, options.run, options.parent);
+  if (id === null) return undefined;
   try {
-    id = await repo.resolve(options.parent ?? `${options.run}@latest`);
-  } catch (e) {
-    if (isEngramError(e, 'NotFound') && options.parent === undefined) return undefined;
-    throw e;
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await repo.store.get(manifestKey(id));
+    return await readManifest(repo.store, id);
   } catch (e) {
     if (isEngramError(e, 'NotFound')) return undefined; // forgotten meanwhile: save without deltas
     throw e;
   }
-  const reader = new ChunkReader(repo.store);
-  return { manifest: decodeManifest(id, bytes), readChunk: (hash, item) => reader.chunk(hash, item) };
 }
 
-/** Merges the parts and writes the snapshot manifest (if-absent): the commit point of the whole save. */
-async function commit(repo: Repository, store: ObjectStore, saveId: string, options: SaveShardedOptions, parts: readonly RankPart[]): Promise<SnapshotManifest> {
+/**
+ * Merges the parts and commits the snapshot through repo/'s one commit (if-absent manifest, then the
+ * tags): the commit point of the whole save. The parent is resolved now, at commit time.
+ */
+async function commit(repo: Repository, store: ObjectStore, saveId: string, options: SaveShardedOptions, parts: readonly RankPart[]): Promise<Snapshot> {
   const merged = mergeParts(saveId, parts, options);
-  let parent: string | null;
-  if (options.parent === null) parent = null;
-  else if (options.parent !== undefined) parent = await repo.resolve(options.parent);
-  else {
-    try {
-      parent = await repo.resolve(`${options.run}@latest`);
-    } catch (e) {
-      if (!isEngramError(e, 'NotFound')) throw e;
-      parent = null;
-    }
-  }
-  const clock = options.clock ?? systemClock;
-  const id = newId(clock);
-  const manifest: SnapshotManifest = {
-    format: 'engram.snapshot',
-    version: merged.sharded ? 2 : 1,
-    id,
-    run: options.run,
-    step: options.step,
-    parent,
-    createdAt: new Date(clock.now()).toISOString(),
-    message: options.message ?? '',
-    metrics: { ...(options.metrics ?? {}) },
+  const parent = await resolveParent(repo, options.run, options.parent);
+  const { snapshot } = await commitSnapshot({ repo, store, clock: options.clock ?? systemClock }, {
+    run: options.run, step: options.step, parent, message: options.message, metrics: options.metrics,
     meta: { ...(options.meta ?? {}), 'engram.distributed': { saveId, worldSize: options.worldSize } },
-    tensors: merged.tensors,
-    blobs: merged.blobs,
-    files: [],
-    chunks: merged.chunks,
-  };
-  if (!(await store.put(manifestKey(id), encodeManifest(manifest), { ifAbsent: true }))) {
-    throw new EngramError('Conflict', `snapshot ${id} already exists`, { snapshot: id });
-  }
-  return manifest;
+    tensors: merged.tensors, blobs: merged.blobs, chunks: merged.chunks, tags: options.tags,
+  });
+  return snapshot;
 }
 
 /** Deletes every object of the save's staging folder; failures only leave work for GC. */

@@ -10,7 +10,7 @@
  * maps between that JSON and the save/restore inputs; reading and writing the files is the CLI's.
  */
 import { EngramError } from '../errors/index.ts';
-import type { DType, Shape } from '../tensor/index.ts';
+import type { DType, LazyNamedTensor, Shape } from '../tensor/index.ts';
 import type { RestoredShard } from './restore-sharded.ts';
 import type { ReplicatedTensorInput, ShardedTensorInput } from './sharded-input.ts';
 
@@ -24,13 +24,8 @@ export interface ShardFileEntry {
   readonly globalShape: readonly number[];
 }
 
-/** A tensor of a rank's file, as a format reader gives it. */
-export interface ShardFileTensor {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: Shape;
-  load(): Promise<Uint8Array>;
-}
+/** A tensor of a rank's file, as a format reader gives it: a lazy named tensor (tensor/) whose byte length the save does not need. */
+export type ShardFileTensor = Pick<LazyNamedTensor, 'name' | 'dtype' | 'shape' | 'load'>;
 
 /** What a rank's file holds, as `saveSharded` inputs. */
 export interface ShardFileContent {

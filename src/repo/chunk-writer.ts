@@ -4,7 +4,7 @@
  * learns each chunk's size, stored size and delta base.
  */
 import { type ObjectStore } from '../store/index.ts';
-import { CodecPool, readChunkHeader, sha256Hex } from '../codec/index.ts';
+import { readChunkHeader, sha256Hex, type CodecPool } from '../codec/index.ts';
 import { chunkKey } from './chunk-key.ts';
 import type { ChunkInfo } from './manifest.ts';
 import { TaskPool } from './task-pool.ts';
@@ -27,6 +27,8 @@ export class ChunkWriter {
   readonly #level: number;
   readonly #maxDepth: number;
   readonly #pool: TaskPool;
+  /** Encodes (and, for fresh chunks, hashes) off the main thread: the repository's pool, passed in. */
+  readonly #codecs: CodecPool;
   /** Hashes known to be stored, shared across saves of one Repository (objects are immutable). */
   readonly #known: Map<string, ChunkInfo>;
   /** The chunks this save references, for its manifest. */
@@ -34,8 +36,9 @@ export class ChunkWriter {
   /** Bytes of new objects this save wrote. */
   storedBytes = 0;
 
-  constructor(store: ObjectStore, options: { level: number; concurrency: number; known: Map<string, ChunkInfo>; maxDepth: number }) {
+  constructor(store: ObjectStore, options: { level: number; concurrency: number; known: Map<string, ChunkInfo>; maxDepth: number; codecs: CodecPool }) {
     this.#store = store;
+    this.#codecs = options.codecs;
     this.#level = options.level;
     this.#maxDepth = options.maxDepth;
     this.#pool = new TaskPool(options.concurrency);
@@ -76,7 +79,7 @@ export class ChunkWriter {
    */
   async addFresh(raw: Uint8Array, width: number, onHash: (hash: string) => void): Promise<void> {
     await this.#pool.run(async () => {
-      const { hash, encoded } = await CodecPool.shared().hashAndEncode(raw, { width, level: this.#level });
+      const { hash, encoded } = await this.#codecs.hashAndEncode(raw, { width, level: this.#level });
       onHash(hash);
       if (this.chunks.has(hash)) return;
       const known = this.#known.get(hash);
@@ -104,7 +107,7 @@ export class ChunkWriter {
     const existing = await this.#store.head(key);
     if (existing) return this.#describeExisting(key, raw.byteLength, existing.size);
     const baseBytes = base ? await base.load() : undefined;
-    const encoded = await CodecPool.shared().encode(raw, { width, level: this.#level, base: base && baseBytes ? { hash: base.hash, bytes: baseBytes } : undefined });
+    const encoded = await this.#codecs.encode(raw, { width, level: this.#level, base: base && baseBytes ? { hash: base.hash, bytes: baseBytes } : undefined });
     return this.#put(key, raw.byteLength, encoded, base);
   }
 

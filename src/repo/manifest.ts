@@ -110,6 +110,19 @@ export interface FileEntry {
  */
 export const MANIFEST_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
+/**
+ * The lowest manifest version that holds `tensors` and `blobs` (see {@link MANIFEST_VERSIONS}): 4
+ * when a tensor is held in a file, 3 when a blob is inline, 2 when a tensor is sharded, else 1.
+ * Every commit (ordinary and distributed) writes this version, so older builds keep reading what
+ * uses none of the newer features.
+ */
+export function lowestManifestVersion(tensors: Readonly<Record<string, TensorEntry>>, blobs: Readonly<Record<string, BlobEntry>>): SnapshotManifest['version'] {
+  const ts = Object.values(tensors);
+  if (ts.some((t) => t.inFile !== undefined)) return 4;
+  if (Object.values(blobs).some((b) => b.inline !== undefined)) return 3;
+  return ts.some((t) => t.shards !== undefined) ? 2 : 1;
+}
+
 /** The body of a snapshot manifest. */
 export interface SnapshotManifest {
   readonly format: 'engram.snapshot';

@@ -2,25 +2,27 @@
  * @module Repository: the library's entry point. Opens a repository by path or URL, saves
  * snapshots, resolves refs, moves tags, verifies and reports storage figures.
  */
+import { CodecPool } from '../codec/index.ts';
 import { EngramError, isEngramError } from '../errors/index.ts';
-import { FsStore, type ObjectStore } from '../store/index.ts';
-import { hashOfChunkKey } from './chunk-key.ts';
+import { FsStore, openStore, type ObjectStore } from '../store/index.ts';
 import { ChunkReader } from './chunk-reader.ts';
+import { checkSaveHeader, resolveParent } from './commit-snapshot.ts';
 import { defaultConfig, validateConfig, type RepoConfig, type RepoConfigOptions } from './config.ts';
-import { isId, isIdPrefix, systemClock, type Clock } from './ids.ts';
-import { decodeManifest, logicalBytes, manifestKey, type ChunkInfo, type SnapshotManifest } from './manifest.ts';
-import { openStore } from '../store/index.ts';
+import { collectGarbage, keepGcReserve, type GcOptions, type GcReport } from './gc.ts';
+import { systemClock, type Clock } from './ids.ts';
+import { logicalBytes, manifestKey, type ChunkInfo, type SnapshotManifest } from './manifest.ts';
+import { listSnapshotIds, readManifest } from './manifest-store.ts';
 import { checkRefName, checkRunName } from './ref-name.ts';
 import { RefStore, type RefEvent } from './ref-store.ts';
-import { parseRef } from './ref-syntax.ts';
+import { repoStats, type RepoStats } from './repo-stats.ts';
+import { newestHeadEvent, resolveRef, runLatest, type RefScope } from './resolve-ref.ts';
+import { planRetention, type RetentionPlan, type RetentionPolicy } from './retention.ts';
 import { runHead } from './run-head.ts';
-import { saveSnapshot } from './save-snapshot.ts';
 import type { SaveOptions } from './save-input.ts';
+import { beginSave, type SaveIntent } from './save-intent.ts';
+import { saveSnapshot } from './save-snapshot.ts';
 import { Snapshot, type FileTensorDecoder } from './snapshot.ts';
 import { verifyManifests, type VerifyFinding, type VerifyReport } from './verify.ts';
-import { collectGarbage, DEFAULT_GRACE_MS, keepGcReserve, markLive, type GcOptions, type GcReport } from './gc.ts';
-import { planRetention, type RetentionPlan, type RetentionPolicy } from './retention.ts';
-import { beginSave, type SaveIntent } from './save-intent.ts';
 
 const CONFIG_KEY = 'config.json';
 
@@ -44,33 +46,6 @@ export interface OpenOptions {
   readonly chunkCacheBytes?: number;
 }
 
-/** Storage figures of a repository. */
-export interface RepoStats {
-  readonly snapshots: number;
-  readonly runs: number;
-  /** Bytes all snapshots stand for, counted once per snapshot. */
-  readonly logicalBytes: number;
-  /** Raw bytes of the distinct chunks snapshots use (after deduplication, before compression). */
-  readonly uniqueBytes: number;
-  /** Bytes of every object in the store: chunks, manifests, refs, config. */
-  readonly storedBytes: number;
-  /** Bytes of chunk objects. */
-  readonly chunkBytes: number;
-  readonly chunks: number;
-  /** Chunk objects no snapshot uses (left by interrupted saves), and their bytes. */
-  readonly orphanChunks: number;
-  readonly orphanBytes: number;
-  /** Chunk objects no live snapshot needs (delta bases followed) older than the default GC grace period: what `gc` would reclaim now. */
-  readonly reclaimableChunks: number;
-  readonly reclaimableBytes: number;
-  /** logical / unique: what deduplication saves. */
-  readonly dedupRatio: number;
-  /** unique / chunk bytes: what compression saves. */
-  readonly compressionRatio: number;
-  /** logical / stored: both together. */
-  readonly ratio: number;
-}
-
 /** What {@link Repository.forget} planned and did. */
 export interface ForgetResult extends RetentionPlan {
   readonly dryRun: boolean;
@@ -78,15 +53,8 @@ export interface ForgetResult extends RetentionPlan {
   readonly forgotten: readonly string[];
 }
 
-/** A summary row of `log`. */
-export interface SnapshotSummary {
-  readonly id: string;
-  readonly run: string;
-  readonly step: number;
-  readonly parent: string | null;
-  readonly createdAt: string;
-  readonly message: string;
-  readonly metrics: Readonly<Record<string, number>>;
+/** A summary row of `log`: the manifest's header, and how many tensors, files and bytes it holds. */
+export interface SnapshotSummary extends Pick<SnapshotManifest, 'id' | 'run' | 'step' | 'parent' | 'createdAt' | 'message' | 'metrics'> {
   readonly tensors: number;
   readonly files: number;
   readonly bytes: number;
@@ -106,6 +74,11 @@ export class Repository {
   readonly refs: RefStore;
   /** Run heads moved by {@link rollback}: `heads/<run>/<event-id>.json` (run-head.ts). */
   readonly heads: RefStore;
+  /**
+   * The codec pool every chunk this repository reads or writes is encoded or decoded on (the
+   * process-wide shared pool), passed to its ChunkReader and to every WriteSession.
+   */
+  readonly codecs: CodecPool;
   readonly #clock: Clock;
   readonly #concurrency: number;
   readonly #known = new Map<string, ChunkInfo>();
@@ -114,6 +87,8 @@ export class Repository {
   #gcSeen: ReadonlySet<string> | undefined;
   readonly #reader: ChunkReader;
   readonly #decoder: FileTensorDecoder | undefined;
+  /** What ref resolution reads: the manifest cache, tags and run heads. */
+  readonly #scope: RefScope;
 
   private constructor(store: ObjectStore, config: RepoConfig, options: OpenOptions) {
     this.store = store;
@@ -122,8 +97,15 @@ export class Repository {
     this.#concurrency = options.concurrency ?? 8;
     this.refs = new RefStore(store, this.#clock);
     this.heads = new RefStore(store, this.#clock, 'heads/');
-    this.#reader = new ChunkReader(store, options.chunkCacheBytes !== undefined ? { cacheBytes: options.chunkCacheBytes } : {});
+    this.codecs = CodecPool.shared();
+    this.#reader = new ChunkReader(store, { pool: this.codecs, ...(options.chunkCacheBytes !== undefined ? { cacheBytes: options.chunkCacheBytes } : {}) });
     this.#decoder = options.fileTensors;
+    this.#scope = {
+      store, refs: this.refs, heads: this.heads,
+      manifest: (id) => this.manifest(id),
+      isCached: (id) => this.#manifests.has(id),
+      manifests: async () => (await this.#allManifests()).manifests,
+    };
   }
 
   /** Creates a repository (refusing with `Conflict` if one exists there) and opens it. */
@@ -199,30 +181,19 @@ export class Repository {
   }
 
   async #saveUnderIntent(options: SaveOptions, store: ObjectStore): Promise<Snapshot> {
-    const parent = options.parent === undefined ? (await this.#latest(options.run))?.id ?? null
-      : options.parent === null ? null : (await this.snapshot(options.parent)).id;
-    let step = options.step;
-    if (step === undefined) {
-      const latest = await this.#latest(options.run);
-      step = latest ? latest.step + 1 : 0;
-    }
-    if (!Number.isSafeInteger(step) || step < 0) throw new EngramError('InvalidArgument', `step must be a non-negative integer, got ${step}`, { step });
-    for (const tag of options.tags ?? []) checkRefName(tag);
+    checkSaveHeader(options);
+    const parent = await resolveParent(this, options.run, options.parent);
+    const step = options.step ?? nextStep(await runLatest(this.#scope, options.run));
     const parentManifest = parent ? await this.manifest(parent) : undefined;
-    // The parent is committed, so its chunks (and their delta bases) exist: saving an unchanged chunk
-    // again costs a hash and no request.
-    for (const [h, info] of Object.entries(parentManifest?.chunks ?? {})) if (!this.#known.has(h)) this.#known.set(h, info);
-    const { manifest } = await saveSnapshot(
+    const { snapshot } = await saveSnapshot(
       {
-        store, config: this.config, clock: this.#clock, known: this.#known, concurrency: this.#concurrency,
-        parent: parentManifest, readChunk: (hash, item) => this.#reader.chunk(hash, item),
+        store, config: this.config, codecs: this.codecs, clock: this.#clock, known: this.#known, concurrency: this.#concurrency,
+        ...(parentManifest ? { parent: parentManifest } : {}), readChunk: (hash, item) => this.#reader.chunk(hash, item), repo: this,
       },
       { run: options.run, step, parent },
       options,
     );
-    this.#manifests.set(manifest.id, manifest);
-    for (const tag of options.tags ?? []) await this.refs.move(tag, manifest.id, `save ${manifest.run}@${manifest.step}`);
-    return new Snapshot(manifest, this.#reader, this.#decoder);
+    return snapshot;
   }
 
   /**
@@ -239,26 +210,14 @@ export class Repository {
   async manifest(id: string): Promise<SnapshotManifest> {
     const hit = this.#manifests.get(id);
     if (hit) return hit;
-    let bytes: Uint8Array;
-    try {
-      bytes = await this.store.get(manifestKey(id));
-    } catch (e) {
-      if (isEngramError(e, 'NotFound')) throw new EngramError('NotFound', `no snapshot ${id}`, { snapshot: id }, { cause: e });
-      throw e;
-    }
-    const m = decodeManifest(id, bytes);
+    const m = await readManifest(this.store, id);
     this.#manifests.set(id, m);
     return m;
   }
 
   /** Ids of every committed snapshot, oldest first. */
   async snapshotIds(): Promise<string[]> {
-    const ids: string[] = [];
-    for await (const o of this.store.list('snapshots/')) {
-      const m = /^snapshots\/([0-9A-Z]{26})\.json$/.exec(o.key);
-      if (m) ids.push(m[1]!);
-    }
-    return ids.sort();
+    return listSnapshotIds(this.store);
   }
 
   /**
@@ -299,32 +258,13 @@ export class Repository {
     return [...new Set(manifests.map((m) => m.run))].sort();
   }
 
-  async #runManifests(run: string): Promise<SnapshotManifest[]> {
-    return (await this.#allManifests()).manifests.filter((m) => m.run === run);
-  }
-
-  /**
-   * The run's head (`run@latest`): the highest step, ties broken by the newest — unless a rollback
-   * moved it, see run-head.ts.
-   */
-  async #latest(run: string, manifests?: readonly SnapshotManifest[]): Promise<SnapshotManifest | undefined> {
-    const ms = manifests ?? (await this.#runManifests(run));
-    return runHead(ms, await this.#headEvent(run));
-  }
-
-  /** The newest head event of `run`; none for a name no rollback could have used. */
-  async #headEvent(run: string): Promise<RefEvent | undefined> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(run)) return undefined;
-    return this.heads.newest(run);
-  }
-
   /** Each run's head (what `run@latest` names), by run name. */
   async runHeads(): Promise<Map<string, string>> {
     const byRun = new Map<string, SnapshotManifest[]>();
     for (const m of (await this.#allManifests()).manifests) byRun.set(m.run, [...(byRun.get(m.run) ?? []), m]);
     const out = new Map<string, string>();
     await Promise.all([...byRun].map(async ([run, ms]) => {
-      const head = await this.#latest(run, ms);
+      const head = await runLatest(this.#scope, run, ms);
       if (head) out.set(run, head.id);
     }));
     return out;
@@ -349,7 +289,7 @@ export class Repository {
     }
     let current: SnapshotManifest | undefined;
     try {
-      current = await this.#latest(run);
+      current = await runLatest(this.#scope, run);
     } catch (e) {
       // A damaged newest head event: this rollback is how it is repaired (the new event supersedes it).
       if (!isEngramError(e, 'IntegrityMismatch') || typeof e.data.key !== 'string' || !e.data.key.startsWith('heads/')) throw e;
@@ -364,55 +304,7 @@ export class Repository {
 
   /** Resolves a ref (DESIGN §2 syntax) to a snapshot id. */
   async resolve(ref: string): Promise<string> {
-    const spec = parseRef(ref);
-    let id: string | undefined;
-    switch (spec.kind) {
-      case 'id':
-        id = (await this.#byIdPrefix(spec.id)) ?? undefined;
-        break;
-      case 'tag':
-        id = await this.refs.resolve(checkRefName(spec.name));
-        break;
-      case 'name':
-        if (isIdPrefix(spec.name)) id = await this.#byIdPrefix(spec.name);
-        if (id === undefined && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(spec.name)) id = await this.refs.resolve(spec.name);
-        break;
-      case 'latest':
-        id = (await this.#latest(spec.run))?.id;
-        break;
-      case 'step': {
-        const at = (await this.#runManifests(spec.run)).filter((m) => m.step === spec.step);
-        id = at.sort((a, b) => (a.id < b.id ? 1 : -1))[0]?.id;
-        break;
-      }
-      case 'best': {
-        let best: SnapshotManifest | undefined;
-        for (const m of await this.#runManifests(spec.run)) {
-          const v = m.metrics[spec.metric];
-          if (typeof v !== 'number' || Number.isNaN(v)) continue;
-          const b = best?.metrics[spec.metric];
-          if (b === undefined || (spec.mode === 'min' ? v < b : v > b) || (v === b && m.id > best!.id)) best = m;
-        }
-        id = best?.id;
-        break;
-      }
-    }
-    if (id === undefined) throw new EngramError('NotFound', `no snapshot matches ${ref}; \`engram log\` lists snapshots`, { ref });
-    for (let i = 0; i < spec.ancestor; i++) {
-      const parent: string | null = (await this.manifest(id)).parent;
-      if (parent === null) throw new EngramError('NotFound', `${ref}: snapshot ${id} has no parent`, { ref });
-      id = parent;
-    }
-    return id;
-  }
-
-  async #byIdPrefix(prefix: string): Promise<string | undefined> {
-    // A whole id names at most itself: check that one manifest instead of listing every snapshot
-    // (a training run resolves its parent by id at every save).
-    if (isId(prefix)) return this.#manifests.has(prefix) || (await this.store.head(manifestKey(prefix))) ? prefix : undefined;
-    const matches = (await this.snapshotIds()).filter((i) => i.startsWith(prefix));
-    if (matches.length > 1) throw new EngramError('InvalidArgument', `snapshot id prefix ${prefix} is ambiguous (${matches.length} snapshots)`, { ref: prefix });
-    return matches[0];
+    return resolveRef(this.#scope, ref);
   }
 
   /** Opens the snapshot a ref names. */
@@ -441,7 +333,7 @@ export class Repository {
     const tags = await this.refs.scan();
     const heads = await this.heads.scan();
     const refFindings: VerifyFinding[] = [...tags.damaged, ...heads.damaged].map((d) => ({ kind: 'damaged-ref', message: d.message, ref: d.name, key: d.key }));
-    return verifyManifests(this.store, manifests, [...damaged, ...refFindings], tags.targets, options.onProgress);
+    return verifyManifests(this.store, this.codecs, manifests, [...damaged, ...refFindings], tags.targets, options.onProgress);
   }
 
   /**
@@ -460,7 +352,7 @@ export class Repository {
     }
     const heads = new Map<string, string>();
     for (const run of policy.run !== undefined ? [policy.run] : new Set(manifests.map((m) => m.run))) {
-      const event = await this.#headEvent(run);
+      const event = await newestHeadEvent(this.heads, run);
       // Only a rolled-back run's head can differ from the newest step, which the plan knows itself.
       const head = event ? runHead(manifests.filter((m) => m.run === run), event) : undefined;
       if (head) heads.set(run, head.id);
@@ -498,59 +390,11 @@ export class Repository {
 
   /** Storage figures: logical, unique and stored bytes, and the ratios between them. */
   async stats(): Promise<RepoStats> {
-    const { manifests } = await this.#allManifests();
-    const live = new Map<string, ChunkInfo>();
-    let logical = 0;
-    for (const m of manifests) {
-      logical += logicalBytes(m);
-      for (const [h, info] of Object.entries(m.chunks)) {
-        live.set(h, info);
-        if (info.base) live.set(info.base, live.get(info.base) ?? { size: 0, stored: 0 });
-      }
-    }
-    const { marked } = await markLive(this.store, manifests);
-    const reclaimableBefore = this.#clock.now() - DEFAULT_GRACE_MS;
-    let reclaimableChunks = 0;
-    let reclaimableBytes = 0;
-    let stored = 0;
-    let chunkBytes = 0;
-    let chunks = 0;
-    let orphanChunks = 0;
-    let orphanBytes = 0;
-    let unique = 0;
-    for await (const o of this.store.list('')) {
-      stored += o.size;
-      const hash = hashOfChunkKey(o.key);
-      if (!hash) continue;
-      chunks++;
-      chunkBytes += o.size;
-      if (!marked.has(hash) && o.mtimeMs <= reclaimableBefore) {
-        reclaimableChunks++;
-        reclaimableBytes += o.size;
-      }
-      const info = live.get(hash);
-      if (info) unique += info.size;
-      else {
-        orphanChunks++;
-        orphanBytes += o.size;
-      }
-    }
-    const div = (a: number, b: number): number => (b === 0 ? 1 : a / b);
-    return {
-      snapshots: manifests.length,
-      runs: new Set(manifests.map((m) => m.run)).size,
-      logicalBytes: logical,
-      uniqueBytes: unique,
-      storedBytes: stored,
-      chunkBytes,
-      chunks,
-      orphanChunks,
-      orphanBytes,
-      reclaimableChunks,
-      reclaimableBytes,
-      dedupRatio: div(logical, unique),
-      compressionRatio: div(unique, chunkBytes - orphanBytes),
-      ratio: div(logical, stored),
-    };
+    return repoStats(this.store, (await this.#allManifests()).manifests, this.#clock);
   }
+}
+
+/** The step a save takes when it names none: one past the run's head, 0 for a new run. */
+function nextStep(head: SnapshotManifest | undefined): number {
+  return head ? head.step + 1 : 0;
 }

@@ -1,5 +1,5 @@
 /** @module What `Repository.save` accepts: tensors, blobs, files as exact layouts, and metadata. */
-import type { DType, FileSegment, Shape } from '../tensor/index.ts';
+import type { DType, FileSegment, LazyNamedTensor, Shape } from '../tensor/index.ts';
 import type { JsonValue } from '../tensor/index.ts';
 import type { SaveWait } from './save-intent.ts';
 
@@ -22,13 +22,8 @@ export interface TensorInput {
   readonly unchanged?: boolean;
 }
 
-/** A tensor inside a file, as a format reader reports it. */
-export interface FileTensorInput {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: Shape;
-  readonly byteLength: number;
-  load(): Promise<Uint8Array>;
+/** A tensor inside a file, as a format reader reports it: a lazy named tensor (tensor/). */
+export interface FileTensorInput extends LazyNamedTensor {
   /**
    * Set (to the reason) when the tensor's bytes are only inside the file's literal bytes, encoded
    * (formats/ `IngestedTensor.literalOnly`). Unless a segment refers to it, the tensor is then not

@@ -3,6 +3,7 @@
  * refs. Problems are returned as findings (values), not thrown: a damaged repository is an expected
  * outcome of verification. Damaged tag and run-head events come in from Repository.verify.
  */
+import type { CodecPool } from '../codec/index.ts';
 import { isEngramError } from '../errors/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 import { ChunkReader } from './chunk-reader.ts';
@@ -51,13 +52,14 @@ function usersOf(m: SnapshotManifest): Map<string, string[]> {
 /** Checks every chunk of `manifests` (each read once) plus the damaged manifests and refs given. */
 export async function verifyManifests(
   store: ObjectStore,
+  codecs: CodecPool,
   manifests: readonly SnapshotManifest[],
   damaged: readonly VerifyFinding[],
   refs: ReadonlyMap<string, string>,
   onProgress?: (done: number, total: number) => void,
 ): Promise<VerifyReport> {
   const findings: VerifyFinding[] = [...damaged];
-  const reader = new ChunkReader(store, { cacheBytes: 0 });
+  const reader = new ChunkReader(store, { cacheBytes: 0, pool: codecs });
   const users = new Map<string, { snapshot: string; item: string }[]>();
   for (const m of manifests) {
     for (const [hash, items] of usersOf(m)) {
