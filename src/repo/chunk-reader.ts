@@ -9,6 +9,7 @@ import { type ObjectStore } from '../store/index.ts';
 import { CodecPool, readChunkHeader } from '../codec/index.ts';
 import { chunkKey } from './chunk-key.ts';
 import type { ChunkRef } from './manifest.ts';
+import { eachConcurrently } from './each-concurrently.ts';
 
 /** Reads and verifies chunks of one repository. */
 export class ChunkReader {
@@ -108,16 +109,10 @@ export class ChunkReader {
       offsets.push(pos);
       pos += r.length;
     }
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < refs.length) {
-        const i = next++;
-        const r = refs[i]!;
-        const raw = await this.chunk(r.hash, item);
-        out.set(raw.subarray(r.offset, r.offset + r.length), offsets[i]);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, refs.length) }, worker));
+    await eachConcurrently(refs, concurrency, async (r, i) => {
+      const raw = await this.chunk(r.hash, item);
+      out.set(raw.subarray(r.offset, r.offset + r.length), offsets[i]);
+    });
     return out;
   }
 }

@@ -66,6 +66,8 @@ import { describeOwner, gcDoneKey, gcMarkerKey, listGcMarkers, listSaveIntents, 
 import { holdLock } from './held-locks.ts';
 import { newId, type Clock } from './ids.ts';
 import type { SnapshotManifest } from './manifest.ts';
+import { eachConcurrently } from './each-concurrently.ts';
+import { listSnapshotIds } from './manifest-store.ts';
 
 /**
  * Room kept for a GC's own small writes on a full disk: `gc/reserve`, written at the end of every
@@ -245,34 +247,20 @@ async function listChunks(store: ObjectStore): Promise<ChunkObject[]> {
   return out;
 }
 
-async function listSnapshotIds(store: ObjectStore): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const o of store.list('snapshots/')) {
-    const m = /^snapshots\/([0-9A-Z]{26})\.json$/.exec(o.key);
-    if (m) ids.push(m[1]!);
-  }
-  return ids.sort();
-}
-
 /** Reads the manifests `ids` names; damaged ones are counted, vanished ones (forgotten meanwhile) skipped. */
 async function readManifests(ctx: GcContext, ids: readonly string[], onProgress?: GcOptions['onProgress']): Promise<{ manifests: SnapshotManifest[]; damaged: string[] }> {
   const manifests: SnapshotManifest[] = [];
   const damaged: string[] = [];
   let done = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < ids.length) {
-      const id = ids[next++]!;
-      try {
-        manifests.push(await ctx.manifest(id));
-      } catch (e) {
-        if (isEngramError(e, 'IntegrityMismatch') || isEngramError(e, 'Unsupported')) damaged.push(id);
-        else if (!isEngramError(e, 'NotFound')) throw e;
-      }
-      onProgress?.({ phase: 'mark', done: ++done, total: ids.length });
+  await eachConcurrently(ids, 8, async (id) => {
+    try {
+      manifests.push(await ctx.manifest(id));
+    } catch (e) {
+      if (isEngramError(e, 'IntegrityMismatch') || isEngramError(e, 'Unsupported')) damaged.push(id);
+      else if (!isEngramError(e, 'NotFound')) throw e;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(8, ids.length) }, worker));
+    onProgress?.({ phase: 'mark', done: ++done, total: ids.length });
+  });
   return { manifests, damaged };
 }
 

@@ -9,6 +9,7 @@ import type { ChunkReader } from './chunk-reader.ts';
 import type { FileEntry, SnapshotManifest, TensorEntry } from './manifest.ts';
 import type { JsonValue } from '../tensor/index.ts';
 import { readTensorRegion } from './tensor-region.ts';
+import { eachConcurrently } from './each-concurrently.ts';
 
 /**
  * Decodes tensor `tensor` (its name within the file) from the exact bytes of file `path`: what a
@@ -133,15 +134,9 @@ export class Snapshot {
   async tensors(options: { into?: (name: string, info: TensorEntry) => Uint8Array | undefined; concurrency?: number } = {}): Promise<Map<string, Tensor>> {
     const names = this.tensorNames();
     const loaded = new Array<Tensor | undefined>(names.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < names.length) {
-        const i = next++;
-        const name = names[i]!;
-        loaded[i] = await this.tensor(name, { into: options.into?.(name, this.manifest.tensors[name]!) });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, names.length) }, worker));
+    await eachConcurrently(names, options.concurrency ?? 4, async (name, i) => {
+      loaded[i] = await this.tensor(name, { into: options.into?.(name, this.manifest.tensors[name]!) });
+    });
     return new Map(names.map((n, i) => [n, loaded[i]!]));
   }
 

@@ -9,6 +9,7 @@ import { EngramError } from '../errors/index.ts';
 import { byteLengthOf, dtypeSize, numel, type Shape } from '../tensor/index.ts';
 import type { ChunkReader } from './chunk-reader.ts';
 import { boxText, type ShardEntry, type TensorEntry } from './manifest.ts';
+import { eachConcurrently } from './each-concurrently.ts';
 
 /** A box of a tensor: start offsets and extent per dimension. */
 export interface Box {
@@ -144,21 +145,16 @@ export async function readTensorRegion(
     else byHash.set(t.ref.hash, [t]);
   }
   const groups = [...byHash.values()];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < groups.length) {
-      const group = groups[next++]!;
-      const raw = await reader.chunk(group[0]!.ref.hash, item);
-      for (const t of group) {
-        const end = t.start + t.ref.length;
-        for (let i = t.first; i <= t.last; i++) {
-          const lo = Math.max(t.runs.src[i]!, t.start);
-          const hi = Math.min(t.runs.src[i]! + t.runs.length, end);
-          out.set(raw.subarray(t.ref.offset + lo - t.start, t.ref.offset + hi - t.start), t.runs.dst[i]! + lo - t.runs.src[i]!);
-        }
+  await eachConcurrently(groups, options.concurrency ?? 4, async (group) => {
+    const raw = await reader.chunk(group[0]!.ref.hash, item);
+    for (const t of group) {
+      const end = t.start + t.ref.length;
+      for (let i = t.first; i <= t.last; i++) {
+        const lo = Math.max(t.runs.src[i]!, t.start);
+        const hi = Math.min(t.runs.src[i]! + t.runs.length, end);
+        out.set(raw.subarray(t.ref.offset + lo - t.start, t.ref.offset + hi - t.start), t.runs.dst[i]! + lo - t.runs.src[i]!);
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, groups.length) }, worker));
+  });
   return out;
 }

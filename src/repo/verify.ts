@@ -8,6 +8,7 @@ import { isEngramError } from '../errors/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 import { ChunkReader } from './chunk-reader.ts';
 import type { SnapshotManifest } from './manifest.ts';
+import { eachConcurrently } from './each-concurrently.ts';
 
 /** One problem verify found. */
 export interface VerifyFinding {
@@ -70,31 +71,26 @@ export async function verifyManifests(
   }
   const hashes = [...users.keys()];
   let bytes = 0;
-  let next = 0;
   let done = 0;
-  const worker = async (): Promise<void> => {
-    while (next < hashes.length) {
-      const hash = hashes[next++]!;
-      try {
-        // Await first: `bytes += await …` would read `bytes` before the await and lose the other
-        // workers' additions.
-        const raw = await reader.chunk(hash, 'verify');
-        bytes += raw.byteLength;
-      } catch (e) {
-        if (!isEngramError(e, 'IntegrityMismatch')) throw e;
-        const missing = e.data.reason === 'missing';
-        for (const u of users.get(hash)!) {
-          findings.push({
-            kind: missing ? 'missing-chunk' : 'corrupt-chunk',
-            message: `snapshot ${u.snapshot}: ${u.item}: chunk ${hash} is ${missing ? 'missing' : 'corrupt'}`,
-            snapshot: u.snapshot, item: u.item, chunk: hash,
-          });
-        }
+  await eachConcurrently(hashes, 4, async (hash) => {
+    try {
+      // Await first: `bytes += await …` would read `bytes` before the await and lose the other
+      // workers' additions.
+      const raw = await reader.chunk(hash, 'verify');
+      bytes += raw.byteLength;
+    } catch (e) {
+      if (!isEngramError(e, 'IntegrityMismatch')) throw e;
+      const missing = e.data.reason === 'missing';
+      for (const u of users.get(hash)!) {
+        findings.push({
+          kind: missing ? 'missing-chunk' : 'corrupt-chunk',
+          message: `snapshot ${u.snapshot}: ${u.item}: chunk ${hash} is ${missing ? 'missing' : 'corrupt'}`,
+          snapshot: u.snapshot, item: u.item, chunk: hash,
+        });
       }
-      onProgress?.(++done, hashes.length);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(4, hashes.length) }, worker));
+    onProgress?.(++done, hashes.length);
+  });
   const ids = new Set(manifests.map((m) => m.id));
   for (const [ref, target] of refs) {
     if (!ids.has(target)) findings.push({ kind: 'dangling-ref', message: `tag ${ref} points at ${target}, which is not a readable snapshot`, ref });
