@@ -2,7 +2,7 @@
  * @module chunkItems: how one item's bytes (a tensor, a shard, a blob, a file's literal stream)
  * become chunk refs — small items go into bundles, large ones are cut at fixed offsets (tensors,
  * so that chunk i lines up with chunk i of the parent for deltas) or content-defined boundaries
- * (blobs and literals). Shared by ordinary saves and by each rank of a sharded save.
+ * (blobs and literals). Used through WriteSession, which every save writes through.
  */
 import { fastcdcBoundaries } from '../codec/index.ts';
 import type { Bundler } from './bundler.ts';
