@@ -35,10 +35,10 @@ const INPUTS_OF_EVERY_FILE = ['tsconfig.json', 'tsconfig.build.json', 'scripts/b
  */
 function isBuilt(rel: string): boolean {
   if (rel.endsWith('.d.ts')) return false;
-  return rel.endsWith('.ts') || (rel.endsWith('.js') && !rel.endsWith('-boot.js'));
+  return rel.endsWith('.ts') || rel.endsWith('.wasm') || (rel.endsWith('.js') && !rel.endsWith('-boot.js'));
 }
 
-/** The dist/ path of a source (`x.ts` → `x.js`; a `.js` source is copied). */
+/** The dist/ path of a source (`x.ts` → `x.js`; a `.js` source or a `.wasm` kernel is copied). */
 function outputOf(rel: string): string {
   return rel.endsWith('.ts') ? rel.slice(0, -3) + '.js' : rel;
 }
@@ -47,7 +47,7 @@ function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function writeAtomic(path: string, text: string): void {
+function writeAtomic(path: string, text: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
@@ -84,10 +84,10 @@ export interface BuildResult {
 export function buildJs(): BuildResult {
   const config = sha256(INPUTS_OF_EVERY_FILE.map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\0'));
   const sources: Record<string, string> = {};
-  const texts = new Map<string, string>();
+  const texts = new Map<string, string | Uint8Array>();
   for (const rel of readdirSync(SRC, { recursive: true, encoding: 'utf8' }).sort()) {
     if (!isBuilt(rel)) continue;
-    const text = readFileSync(join(SRC, rel), 'utf8');
+    const text = rel.endsWith('.wasm') ? readFileSync(join(SRC, rel)) : readFileSync(join(SRC, rel), 'utf8');
     sources[rel] = sha256(text);
     texts.set(rel, text);
   }
@@ -117,11 +117,11 @@ export function buildJs(): BuildResult {
     const options = { ...parsed.options, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, declaration: false, emitDeclarationOnly: false, noEmit: false, incremental: false };
     for (const rel of stale) {
       const out = join(DIST, outputOf(rel));
-      if (rel.endsWith('.js')) {
+      if (rel.endsWith('.js') || rel.endsWith('.wasm')) {
         writeAtomic(out, texts.get(rel)!);
         continue;
       }
-      const r = ts.transpileModule(texts.get(rel)!, { fileName: join(SRC, rel), compilerOptions: options, reportDiagnostics: true });
+      const r = ts.transpileModule(texts.get(rel)! as string, { fileName: join(SRC, rel), compilerOptions: options, reportDiagnostics: true });
       const errors = r.diagnostics ?? [];
       if (errors.length > 0) throw new Error(`src/${rel}: ${ts.flattenDiagnosticMessageText(errors[0]!.messageText, '\n')}`);
       writeAtomic(out, r.outputText);
