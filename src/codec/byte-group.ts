@@ -2,10 +2,97 @@
  * @module Byte-grouping: plane k holds byte k of every element. In float weights the sign/exponent
  * bytes are highly repetitive while the low mantissa bytes are near random; separating them lets
  * zstd compress the former well and lets us skip the latter (what ZipNN does).
+ *
+ * Large inputs run in the `byte-group` WebAssembly kernel (wasm/byte-group.c, SIMD shuffles for
+ * widths 2, 4 and 8); the TypeScript loops below are the reference and the fallback.
  */
+import { MAX_SAMPLES, planeStats, statsFromCounts, type PlaneStats } from './plane-stats.ts';
+import { loadKernel, type WasmKernel } from './wasm/index.ts';
+
 
 /** Groups `data` into `width` planes; a tail shorter than one element follows the planes unchanged. */
 export function groupBytes(data: Uint8Array, width: number, out: Uint8Array = new Uint8Array(data.byteLength)): Uint8Array {
+  const k = width > 1 && data.byteLength >= KERNEL_MIN_BYTES ? loadKernel('byte-group') : undefined;
+  if (k) return inKernel(k, 'group_bytes', data, width, out);
+  return groupBytesJs(data, width, out);
+}
+
+/** Inverts {@link groupBytes}. */
+export function ungroupBytes(grouped: Uint8Array, width: number, out: Uint8Array = new Uint8Array(grouped.byteLength)): Uint8Array {
+  const k = width > 1 && grouped.byteLength >= KERNEL_MIN_BYTES ? loadKernel('byte-group') : undefined;
+  if (k) return inKernel(k, 'ungroup_bytes', grouped, width, out);
+  return ungroupBytesJs(grouped, width, out);
+}
+
+/**
+ * Groups `data` into `out` like {@link groupBytes} and returns the {@link planeStats} of each
+ * plane (then of the tail, when the length is not a multiple of `width`): the encoder's one pass
+ * over a candidate payload. The kernel takes the statistics while the planes are in its memory.
+ */
+export function groupBytesStats(data: Uint8Array, width: number, out: Uint8Array): PlaneStats[] {
+  const k = width > 1 && data.byteLength >= KERNEL_MIN_BYTES ? loadKernel('byte-group') : undefined;
+  if (!k) {
+    groupBytesJs(data, width, out);
+    return planeRanges(data.byteLength, width).map(([a, b]) => planeStats(out.subarray(a, b)));
+  }
+  const n = data.byteLength;
+  const at = align16(k.heapBase), to = at + align16(n), st = to + align16(n);
+  const planes = width + (n % width ? 1 : 0);
+  const mem = k.reserve(st - k.heapBase + planes * STATS_WORDS * 4);
+  mem.set(data, at);
+  k.fn.group_bytes!(at, to, n, width);
+  k.fn.grouped_stats!(to, n, width, MAX_SAMPLES, st);
+  out.set(mem.subarray(to, to + n));
+  return statsOfPlanes(mem, st, n, width);
+}
+
+/**
+ * Reads the per-plane counts that plane-histogram.c's `grouped_stats` left at `at` in a kernel's
+ * memory (257 words a plane: 256 counts, then the repeats) into {@link PlaneStats}.
+ */
+export function statsOfPlanes(mem: Uint8Array, at: number, length: number, width: number): PlaneStats[] {
+  const words = new Uint32Array(mem.buffer, at, planeRanges(length, width).length * STATS_WORDS);
+  return planeRanges(length, width).map(([a, b], p) => {
+    const counts = words.subarray(p * STATS_WORDS, p * STATS_WORDS + 256);
+    return statsFromCounts(counts, words[p * STATS_WORDS + 256]!, b - a);
+  });
+}
+
+/** The `[start, end)` of each plane of a grouped buffer: `width` planes, then the tail if any. */
+export function planeRanges(length: number, width: number): [number, number][] {
+  const planeLength = Math.floor(length / width);
+  const bounds: [number, number][] = [];
+  for (let p = 0; p < width; p++) bounds.push([p * planeLength, (p + 1) * planeLength]);
+  if (length % width) bounds.push([width * planeLength, length]);
+  return bounds;
+}
+
+/**
+ * Below this many bytes the TypeScript loops win: the kernel pays two copies and a call. Measured
+ * with bench/codec-kernels.ts (see docs/ARCHITECTURE.md, the chunk object).
+ */
+export const KERNEL_MIN_BYTES = 4096;
+/** Words per plane in `grouped_stats`' output. */
+const STATS_WORDS = 257;
+
+/** Rounds a kernel-memory offset up to 16 bytes, the SIMD vector size. */
+export function align16(n: number): number {
+  return (n + 15) & ~15;
+}
+
+/** Runs one of the kernel's (src, dst, length, width) functions over a copy of `src` in its memory. */
+function inKernel(k: WasmKernel, name: string, src: Uint8Array, width: number, out: Uint8Array): Uint8Array {
+  const n = src.byteLength;
+  const at = align16(k.heapBase), to = at + align16(n);
+  const mem = k.reserve(to - k.heapBase + n);
+  mem.set(src, at);
+  k.fn[name]!(at, to, n, width);
+  out.set(mem.subarray(to, to + n));
+  return out;
+}
+
+/** The TypeScript reference of {@link groupBytes} (and its fallback where no kernel runs). */
+export function groupBytesJs(data: Uint8Array, width: number, out: Uint8Array = new Uint8Array(data.byteLength)): Uint8Array {
   const n = Math.floor(data.byteLength / width);
   if (width <= 1) {
     out.set(data);
@@ -37,8 +124,8 @@ export function groupBytes(data: Uint8Array, width: number, out: Uint8Array = ne
   return out;
 }
 
-/** Inverts {@link groupBytes}. */
-export function ungroupBytes(grouped: Uint8Array, width: number, out: Uint8Array = new Uint8Array(grouped.byteLength)): Uint8Array {
+/** The TypeScript reference of {@link ungroupBytes}. */
+export function ungroupBytesJs(grouped: Uint8Array, width: number, out: Uint8Array = new Uint8Array(grouped.byteLength)): Uint8Array {
   const n = Math.floor(grouped.byteLength / width);
   if (width <= 1) {
     out.set(grouped);

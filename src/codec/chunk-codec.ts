@@ -11,10 +11,10 @@
  *            smallest (the mantissa planes of trained weights are near random and stay raw)
  */
 import { EngramError } from '../errors/index.ts';
-import { groupBytes, ungroupBytes } from './byte-group.ts';
-import { applyDelta, deltaKind, undoDelta } from './delta-transform.ts';
+import { groupBytesStats, planeRanges, ungroupBytes } from './byte-group.ts';
+import { applyDelta, applyDeltaGrouped, deltaKind, undoDelta, undoDeltaGrouped } from './delta-transform.ts';
 import { sha256Hex } from './hash.ts';
-import { planeStats, type PlaneStats } from './plane-stats.ts';
+import { type PlaneStats } from './plane-stats.ts';
 import { ScratchPool } from './scratch-pool.ts';
 import { ransDecode, ransEncode } from './rans.ts';
 import { zstdCompress, zstdDecompress, zstdFrameContentSize } from './zstd.ts';
@@ -123,15 +123,6 @@ const NEAR_RANDOM_BITS = 7.9;
 /** Repeats of the previous byte beyond chance above which zstd's matches may beat order-0 coding. */
 const STRUCTURE_THRESHOLD = 0.02;
 
-/** The `[start, end)` of each plane of a grouped buffer: `width` planes, then a tail when the length is not a multiple. */
-function planeBounds(length: number, width: number): [number, number][] {
-  const planeLength = Math.floor(length / width);
-  const bounds: [number, number][] = [];
-  for (let p = 0; p < width; p++) bounds.push([p * planeLength, (p + 1) * planeLength]);
-  if (length % width) bounds.push([width * planeLength, length]);
-  return bounds;
-}
-
 /** Estimated coded size of a grouped buffer: each plane at its order-0 entropy, or raw. */
 function estimate(stats: readonly PlaneStats[], bounds: readonly [number, number][]): number {
   let n = 0;
@@ -200,10 +191,9 @@ interface Grouped {
   readonly estimate: number;
 }
 
-function group(bytes: Uint8Array, width: number, transform: ChunkTransform, bounds: readonly [number, number][], into: Uint8Array, baseHash?: string): Grouped {
-  const grouped = groupBytes(bytes, width, into);
-  const stats = bounds.map(([a, b]) => planeStats(grouped.subarray(a, b)));
-  return { transform, baseHash, grouped, stats, estimate: estimate(stats, bounds) };
+/** A candidate: planes already grouped into `into`, with the statistics the same pass took. */
+function grouped(transform: ChunkTransform, bounds: readonly [number, number][], into: Uint8Array, stats: PlaneStats[], baseHash?: string): Grouped {
+  return { transform, baseHash, grouped: into, stats, estimate: estimate(stats, bounds) };
 }
 
 /**
@@ -238,10 +228,12 @@ export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Prom
       candidates.push({ transform: deltaTransform, codec: 'zstd', width: 1, baseHash: base.hash, payload: [await zstdCompress(d, level)] });
     }
   } else if (raw.byteLength > 0) {
-    const bounds = planeBounds(raw.byteLength, width);
-    let pick = group(raw, width, 'bytegroup', bounds, take(raw.byteLength));
+    const bounds = planeRanges(raw.byteLength, width);
+    const into = take(raw.byteLength);
+    let pick = grouped('bytegroup', bounds, into, groupBytesStats(raw, width, into));
     if (useBase) {
-      const d = group(applyDelta(raw, base.bytes, width, take(raw.byteLength)), width, deltaTransform, bounds, take(raw.byteLength), base.hash);
+      const dInto = take(raw.byteLength);
+      const d = grouped(deltaTransform, bounds, dInto, applyDeltaGrouped(raw, base.bytes, width, dInto), base.hash);
       if (d.estimate + BASE_HASH_BYTES < pick.estimate) pick = d;
     }
     candidates.push({ transform: pick.transform, codec: 'zstd-planes', width, baseHash: pick.baseHash, payload: await codePlanes(pick.grouped, bounds, pick.stats, level) });
@@ -318,6 +310,14 @@ async function decodePlanes(payload: Uint8Array, width: number, rawLength: numbe
   return grouped;
 }
 
+/** The raw bytes of a delta chunk's base, fetched through `getBase` and checked for length. */
+async function deltaBase(h: ChunkHeader, options: DecodeOptions): Promise<Uint8Array> {
+  if (!options.getBase) throw new EngramError('InvalidArgument', `chunk is a delta against ${h.baseHash}; decodeChunk needs getBase`, { base: h.baseHash });
+  const base = await options.getBase(h.baseHash!);
+  if (base.byteLength !== h.rawLength) throw corrupt(`delta base is ${base.byteLength} bytes, expected ${h.rawLength}`);
+  return base;
+}
+
 /**
  * Decodes a chunk object back into its raw bytes, bounding every length by the header's raw length,
  * and checks them against `expectedHash`. Every malformation is an `IntegrityMismatch`; damaged
@@ -336,15 +336,14 @@ export async function decodeChunk(encoded: Uint8Array, options: DecodeOptions = 
     if (h.width < 2) throw corrupt('per-plane codec with width 1');
     bytes = await decodePlanes(payload, h.width, h.rawLength);
   }
+  const isDelta = h.transform === 'xor-delta' || h.transform === 'sub-delta';
+  const base = isDelta ? await deltaBase(h, options) : undefined;
   if (h.width > 1 && h.transform !== 'none') {
     const grouped = bytes;
-    bytes = ungroupBytes(grouped, h.width);
+    // Ungrouping and undoing the delta are one pass (one kernel call) when the chunk is a delta.
+    bytes = base ? undoDeltaGrouped(grouped, base, h.width, h.transform === 'sub-delta' ? 'sub' : 'xor', new Uint8Array(grouped.byteLength)) : ungroupBytes(grouped, h.width);
     scratch.give(grouped);
-  }
-  if (h.transform === 'xor-delta' || h.transform === 'sub-delta') {
-    if (!options.getBase) throw new EngramError('InvalidArgument', `chunk is a delta against ${h.baseHash}; decodeChunk needs getBase`, { base: h.baseHash });
-    const base = await options.getBase(h.baseHash!);
-    if (base.byteLength !== h.rawLength) throw corrupt(`delta base is ${base.byteLength} bytes, expected ${h.rawLength}`);
+  } else if (base) {
     const out = bytes === payload ? new Uint8Array(bytes) : bytes;
     if (h.transform === 'sub-delta') undoDelta(out, base, h.width, out);
     else for (let i = 0; i < out.byteLength; i++) out[i] = out[i]! ^ base[i]!;

@@ -12,7 +12,15 @@
  *
  * Widths 1, 2 and 4 subtract; other widths (8-byte f64/i64, opaque) use XOR, which needs no carries
  * across 32-bit halves. Bytes past the last whole element are XORed.
+ *
+ * Large inputs run in the `delta` WebAssembly kernel (wasm/delta.c, SIMD), which also fuses the
+ * delta with byte grouping the way the chunk codec uses them (delta then group on encode, ungroup
+ * then undo on decode); the TypeScript loops are the reference and the fallback.
  */
+import { align16, groupBytesJs, KERNEL_MIN_BYTES, planeRanges, statsOfPlanes, ungroupBytesJs } from './byte-group.ts';
+import { MAX_SAMPLES, planeStats, type PlaneStats } from './plane-stats.ts';
+import { ScratchPool } from './scratch-pool.ts';
+import { loadKernel, type WasmKernel } from './wasm/index.ts';
 
 /** Which arithmetic a delta uses for a given element width. */
 export function deltaKind(width: number): 'sub' | 'xor' {
@@ -24,6 +32,82 @@ export function deltaKind(width: number): 'sub' | 'xor' {
  * {@link undoDelta}; `out` may not alias `raw` or `base`.
  */
 export function applyDelta(raw: Uint8Array, base: Uint8Array, width: number, out: Uint8Array): Uint8Array {
+  const k = raw.byteLength >= KERNEL_MIN_BYTES ? loadKernel('delta') : undefined;
+  if (!k) return applyDeltaJs(raw, base, width, out);
+  return inKernel(k, 'apply_delta', raw, base, width, deltaKind(width), out);
+}
+
+/** Inverts {@link applyDelta}: writes the raw bytes into `out` (which may alias `delta`). */
+export function undoDelta(delta: Uint8Array, base: Uint8Array, width: number, out: Uint8Array): Uint8Array {
+  const k = delta.byteLength >= KERNEL_MIN_BYTES ? loadKernel('delta') : undefined;
+  if (!k) return undoDeltaJs(delta, base, width, out);
+  return inKernel(k, 'undo_delta', delta, base, width, deltaKind(width), out);
+}
+
+/** Intermediate delta buffers of the TypeScript fused paths. */
+const scratch = new ScratchPool();
+
+/**
+ * Writes `groupBytes(applyDelta(raw, base, width), width)` into `out` and returns the statistics
+ * of its planes (as `groupBytesStats` does): the encoder's delta candidate in one pass, without
+ * an intermediate buffer when the kernel runs. `width` must be at least 2.
+ */
+export function applyDeltaGrouped(raw: Uint8Array, base: Uint8Array, width: number, out: Uint8Array): PlaneStats[] {
+  const n = raw.byteLength;
+  const k = n >= KERNEL_MIN_BYTES ? loadKernel('delta') : undefined;
+  if (!k) {
+    const d = applyDeltaJs(raw, base, width, scratch.take(n));
+    groupBytesJs(d, width, out);
+    scratch.give(d);
+    return planeRanges(n, width).map(([a, b]) => planeStats(out.subarray(a, b)));
+  }
+  const [r, b, o, st] = layout(k, n);
+  const mem = k.reserve(st - k.heapBase + planeRanges(n, width).length * 257 * 4);
+  mem.set(raw, r);
+  mem.set(base, b);
+  k.fn.delta_group!(r, b, o, n, width, deltaKind(width) === 'sub' ? 1 : 0);
+  k.fn.grouped_stats!(o, n, width, MAX_SAMPLES, st);
+  out.set(mem.subarray(o, o + n));
+  return statsOfPlanes(mem, st, n, width);
+}
+
+/**
+ * Writes `undo(ungroupBytes(grouped, width), base)` into `out`, where undo is the `kind` delta
+ * ('sub' is {@link undoDelta}; 'xor' the plain XOR of xor-delta chunks, whatever the width): the
+ * decoder's last step in one pass. `out` may not alias `grouped`.
+ */
+export function undoDeltaGrouped(grouped: Uint8Array, base: Uint8Array, width: number, kind: 'sub' | 'xor', out: Uint8Array): Uint8Array {
+  const n = grouped.byteLength;
+  const k = n >= KERNEL_MIN_BYTES ? loadKernel('delta') : undefined;
+  if (!k) {
+    ungroupBytesJs(grouped, width, out);
+    if (kind === 'sub') return undoDeltaJs(out, base, width, out);
+    for (let i = 0; i < n; i++) out[i] = out[i]! ^ base[i]!;
+    return out;
+  }
+  return inKernel(k, 'ungroup_undo', grouped, base, width, kind, out);
+}
+
+/** Offsets of three `n`-byte regions in a kernel's scratch and the end of the third, 16-aligned. */
+function layout(k: WasmKernel, n: number): [number, number, number, number] {
+  const a = align16(k.heapBase), b = a + align16(n), c = b + align16(n);
+  return [a, b, c, c + align16(n)];
+}
+
+/** Runs one of the kernel's (a, base, out, length, width, sub) functions over copies in its memory. */
+function inKernel(k: WasmKernel, name: string, a: Uint8Array, base: Uint8Array, width: number, kind: 'sub' | 'xor', out: Uint8Array): Uint8Array {
+  const n = a.byteLength;
+  const [x, b, o, end] = layout(k, n);
+  const mem = k.reserve(end - k.heapBase);
+  mem.set(a, x);
+  mem.set(base, b);
+  k.fn[name]!(x, b, o, n, width, kind === 'sub' ? 1 : 0);
+  out.set(mem.subarray(o, o + n));
+  return out;
+}
+
+/** The TypeScript reference of {@link applyDelta}. */
+export function applyDeltaJs(raw: Uint8Array, base: Uint8Array, width: number, out: Uint8Array): Uint8Array {
   const n = raw.byteLength;
   let done = 0;
   if (deltaKind(width) === 'sub') {
@@ -60,8 +144,8 @@ export function applyDelta(raw: Uint8Array, base: Uint8Array, width: number, out
   return out;
 }
 
-/** Inverts {@link applyDelta}: writes the raw bytes into `out` (which may alias `delta`). */
-export function undoDelta(delta: Uint8Array, base: Uint8Array, width: number, out: Uint8Array): Uint8Array {
+/** The TypeScript reference of {@link undoDelta}. */
+export function undoDeltaJs(delta: Uint8Array, base: Uint8Array, width: number, out: Uint8Array): Uint8Array {
   const n = delta.byteLength;
   let done = 0;
   if (deltaKind(width) === 'sub') {

@@ -28,22 +28,38 @@ function log2(n: number): number {
  * choices (the coders then see every byte), and 16 Ki samples put the entropy within a few hundredths
  * of a bit of the whole plane's for the smooth distributions of weights.
  */
-const MAX_SAMPLES = 16 * 1024;
+export const MAX_SAMPLES = 16 * 1024;
+
+/** Positions {@link planeStats} samples in a plane of `length` bytes: every `step`-th from 0. */
+export function sampleStep(length: number): number {
+  return Math.max(1, Math.floor(length / MAX_SAMPLES));
+}
 
 /** Histogram-based statistics of `plane`, from every byte or, for long planes, a regular sample. */
 export function planeStats(plane: Uint8Array): PlaneStats {
   const length = plane.byteLength;
   if (length === 0) return { entropyBytes: 0, bitsPerByte: 0, excessRepeats: 0 };
   counts.fill(0);
-  const step = Math.max(1, Math.floor(length / MAX_SAMPLES));
+  const step = sampleStep(length);
   let repeats = 0;
-  let n = 1;
   counts[plane[0]!]!++;
-  for (let i = step; i < length; i += step, n++) {
+  for (let i = step; i < length; i += step) {
     const b = plane[i]!;
     counts[b]!++;
     if (b === plane[i - 1]) repeats++;
   }
+  return statsFromCounts(counts, repeats, length);
+}
+
+/**
+ * The statistics of a plane of `length` bytes from the histogram of its sampled positions
+ * (`counts`, 256 entries, as {@link planeStats} samples them) and how many samples repeat their
+ * predecessor. Shared by the TypeScript pass and the kernels' (plane-histogram.c), so that both
+ * give the same floating-point results and hence the same coding choices.
+ */
+export function statsFromCounts(counts: Uint32Array, repeats: number, length: number): PlaneStats {
+  if (length === 0) return { entropyBytes: 0, bitsPerByte: 0, excessRepeats: 0 };
+  const n = 1 + Math.floor((length - 1) / sampleStep(length));
   let bits = 0;
   let sumP2 = 0;
   const logN = log2(n);

@@ -17,3 +17,20 @@ void plane_histogram(const uint8_t *p, size_t n, uint32_t *out) {
   for (; i < n; i++) c[0][p[i]]++;
   for (int s = 0; s < 256; s++) out[s] = c[0][s] + c[1][s] + c[2][s] + c[3][s];
 }
+
+// The counting half of codec/plane-stats.ts: the histogram of positions 0, step, 2*step, ... and
+// how many of them (past the first) equal the byte before them. The entropy arithmetic stays in
+// TypeScript so that both paths give the same floating-point results. `counts` is zeroed here.
+__attribute__((export_name("plane_stats")))
+uint32_t plane_stats(const uint8_t *p, size_t length, size_t step, uint32_t *counts) {
+  for (int s = 0; s < 256; s++) counts[s] = 0;
+  if (length == 0) return 0;
+  uint32_t repeats = 0;
+  counts[p[0]]++;
+  for (size_t i = step; i < length; i += step) {
+    uint8_t b = p[i];
+    counts[b]++;
+    repeats += b == p[i - 1];
+  }
+  return repeats;
+}
