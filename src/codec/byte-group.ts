@@ -6,28 +6,30 @@
  * Large inputs run in the `byte-group` WebAssembly kernel (wasm/byte-group.c, SIMD shuffles for
  * widths 2, 4 and 8); the TypeScript loops below are the reference and the fallback.
  */
-import { MAX_SAMPLES, planeStats, statsFromCounts, type PlaneStats } from './plane-stats.ts';
+import { planeStats, sampleStep, statsFromCounts, type PlaneStats } from './plane-stats.ts';
 import { loadKernel, type WasmKernel } from './wasm/index.ts';
 
 
 /** Groups `data` into `width` planes; a tail shorter than one element follows the planes unchanged. */
 export function groupBytes(data: Uint8Array, width: number, out: Uint8Array = new Uint8Array(data.byteLength)): Uint8Array {
   const k = width > 1 && data.byteLength >= KERNEL_MIN_BYTES ? loadKernel('byte-group') : undefined;
-  if (k) return inKernel(k, 'group_bytes', data, width, out);
-  return groupBytesJs(data, width, out);
+  if (!k) return groupBytesJs(data, width, out);
+  runBlocked(k, width, data.byteLength, [[data, false]], [out, true], (x, o, bytes) => k.fn.group_bytes!(x[0]!, o, bytes, width));
+  return copyTail(data, width, out);
 }
 
 /** Inverts {@link groupBytes}. */
 export function ungroupBytes(grouped: Uint8Array, width: number, out: Uint8Array = new Uint8Array(grouped.byteLength)): Uint8Array {
   const k = width > 1 && grouped.byteLength >= KERNEL_MIN_BYTES ? loadKernel('byte-group') : undefined;
-  if (k) return inKernel(k, 'ungroup_bytes', grouped, width, out);
-  return ungroupBytesJs(grouped, width, out);
+  if (!k) return ungroupBytesJs(grouped, width, out);
+  runBlocked(k, width, grouped.byteLength, [[grouped, true]], [out, false], (x, o, bytes) => k.fn.ungroup_bytes!(x[0]!, o, bytes, width));
+  return copyTail(grouped, width, out);
 }
 
 /**
  * Groups `data` into `out` like {@link groupBytes} and returns the {@link planeStats} of each
  * plane (then of the tail, when the length is not a multiple of `width`): the encoder's one pass
- * over a candidate payload. The kernel takes the statistics while the planes are in its memory.
+ * over a candidate payload. The kernel takes the statistics block by block as it groups.
  */
 export function groupBytesStats(data: Uint8Array, width: number, out: Uint8Array): PlaneStats[] {
   const k = width > 1 && data.byteLength >= KERNEL_MIN_BYTES ? loadKernel('byte-group') : undefined;
@@ -35,27 +37,22 @@ export function groupBytesStats(data: Uint8Array, width: number, out: Uint8Array
     groupBytesJs(data, width, out);
     return planeRanges(data.byteLength, width).map(([a, b]) => planeStats(out.subarray(a, b)));
   }
-  const n = data.byteLength;
-  const at = align16(k.heapBase), to = at + align16(n), st = to + align16(n);
-  const planes = width + (n % width ? 1 : 0);
-  const mem = k.reserve(st - k.heapBase + planes * STATS_WORDS * 4);
-  mem.set(data, at);
-  k.fn.group_bytes!(at, to, n, width);
-  k.fn.grouped_stats!(to, n, width, MAX_SAMPLES, st);
-  out.set(mem.subarray(to, to + n));
-  return statsOfPlanes(mem, st, n, width);
+  const stats = runBlocked(k, width, data.byteLength, [[data, false]], [out, true], (x, o, bytes) => k.fn.group_bytes!(x[0]!, o, bytes, width), true);
+  copyTail(data, width, out);
+  return withTail(stats, out, width);
 }
 
-/**
- * Reads the per-plane counts that plane-histogram.c's `grouped_stats` left at `at` in a kernel's
- * memory (257 words a plane: 256 counts, then the repeats) into {@link PlaneStats}.
- */
-export function statsOfPlanes(mem: Uint8Array, at: number, length: number, width: number): PlaneStats[] {
-  const words = new Uint32Array(mem.buffer, at, planeRanges(length, width).length * STATS_WORDS);
-  return planeRanges(length, width).map(([a, b], p) => {
-    const counts = words.subarray(p * STATS_WORDS, p * STATS_WORDS + 256);
-    return statsFromCounts(counts, words[p * STATS_WORDS + 256]!, b - a);
-  });
+/** Appends the tail's statistics (a few bytes, taken in TypeScript) to the planes' from a kernel. */
+export function withTail(stats: PlaneStats[], grouped: Uint8Array, width: number): PlaneStats[] {
+  const n = grouped.byteLength;
+  if (n % width) stats.push(planeStats(grouped.subarray(n - (n % width))));
+  return stats;
+}
+
+function copyTail(src: Uint8Array, width: number, out: Uint8Array): Uint8Array {
+  const whole = src.byteLength - (src.byteLength % width);
+  out.set(src.subarray(whole), whole);
+  return out;
 }
 
 /** The `[start, end)` of each plane of a grouped buffer: `width` planes, then the tail if any. */
@@ -68,27 +65,62 @@ export function planeRanges(length: number, width: number): [number, number][] {
 }
 
 /**
- * Below this many bytes the TypeScript loops win: the kernel pays two copies and a call. Measured
- * with bench/codec-kernels.ts (see docs/ARCHITECTURE.md, the chunk object).
+ * Below this many bytes the TypeScript loops are used. The kernels win from a few hundred bytes
+ * (bench/codec-kernels.ts); the margin keeps tiny tensors off the copy and call overhead.
  */
-export const KERNEL_MIN_BYTES = 4096;
-/** Words per plane in `grouped_stats`' output. */
-const STATS_WORDS = 257;
+export const KERNEL_MIN_BYTES = 1024;
+/**
+ * Bytes per block of {@link runBlocked}: the inputs, the output and their copies stay in cache,
+ * so memory is read and written once (a whole 4 MiB chunk per call ran at half the speed).
+ */
+const BLOCK_BYTES = 128 * 1024;
+/** Words per plane of `block_stats`' running state: 256 counts, the repeats, the previous byte. */
+const STATS_WORDS = 258;
 
 /** Rounds a kernel-memory offset up to 16 bytes, the SIMD vector size. */
 export function align16(n: number): number {
   return (n + 15) & ~15;
 }
 
-/** Runs one of the kernel's (src, dst, length, width) functions over a copy of `src` in its memory. */
-function inKernel(k: WasmKernel, name: string, src: Uint8Array, width: number, out: Uint8Array): Uint8Array {
-  const n = src.byteLength;
-  const at = align16(k.heapBase), to = at + align16(n);
-  const mem = k.reserve(to - k.heapBase + n);
-  mem.set(src, at);
-  k.fn[name]!(at, to, n, width);
-  out.set(mem.subarray(to, to + n));
-  return out;
+/** One input or the output of {@link runBlocked}: its bytes and whether they are grouped in planes. */
+export type BlockedBuffer = readonly [bytes: Uint8Array, grouped: boolean];
+
+/**
+ * Runs a kernel over the whole elements of `length` bytes of `width`-byte elements, one block of
+ * elements at a time: each input's block is copied into the kernel's scratch (a grouped input's
+ * plane segments side by side), `call(inputs, output, blockBytes)` runs on it, and the result is
+ * copied out (plane segments to their planes when the output is grouped). Within a block, planes
+ * are `blockBytes / width` apart, so the kernels' whole-buffer functions serve unchanged. Bytes
+ * past the last whole element are the caller's. With `stats`, the output planes' statistics are
+ * taken after each block (`block_stats`, the module must carry plane-histogram.c) and returned.
+ */
+export function runBlocked(k: WasmKernel, width: number, length: number, inputs: readonly BlockedBuffer[], output: BlockedBuffer, call: (inputs: number[], output: number, blockBytes: number) => void, stats = false): PlaneStats[] {
+  const n = Math.floor(length / width);
+  const per = Math.max(16, Math.floor(BLOCK_BYTES / width / 16) * 16);
+  const region = align16(per * width);
+  const at = inputs.map((_, i) => align16(k.heapBase) + i * region);
+  const to = align16(k.heapBase) + inputs.length * region;
+  const st = to + region;
+  const mem = k.reserve(st - k.heapBase + (stats ? width * STATS_WORDS * 4 : 0));
+  if (stats) mem.fill(0, st, st + width * STATS_WORDS * 4);
+  const step = sampleStep(n);
+  const [out, outGrouped] = output;
+  for (let e = 0; e < n; e += per) {
+    const cnt = Math.min(per, n - e);
+    inputs.forEach(([src, grouped], i) => {
+      if (!grouped) mem.set(src.subarray(e * width, (e + cnt) * width), at[i]!);
+      else for (let p = 0; p < width; p++) mem.set(src.subarray(p * n + e, p * n + e + cnt), at[i]! + p * cnt);
+    });
+    call(at, to, cnt * width);
+    if (stats) k.fn.block_stats!(to, cnt, width, e, step, st);
+    if (!outGrouped) out.set(mem.subarray(to, to + cnt * width), e * width);
+    else for (let p = 0; p < width; p++) out.set(mem.subarray(to + p * cnt, to + (p + 1) * cnt), p * n + e);
+  }
+  if (!stats) return [];
+  const words = new Uint32Array(mem.buffer, st, width * STATS_WORDS);
+  const result: PlaneStats[] = [];
+  for (let p = 0; p < width; p++) result.push(statsFromCounts(words.subarray(p * STATS_WORDS, p * STATS_WORDS + 256), words[p * STATS_WORDS + 256]!, n));
+  return result;
 }
 
 /** The TypeScript reference of {@link groupBytes} (and its fallback where no kernel runs). */

@@ -17,10 +17,10 @@
  * delta with byte grouping the way the chunk codec uses them (delta then group on encode, ungroup
  * then undo on decode); the TypeScript loops are the reference and the fallback.
  */
-import { align16, groupBytesJs, KERNEL_MIN_BYTES, planeRanges, statsOfPlanes, ungroupBytesJs } from './byte-group.ts';
-import { MAX_SAMPLES, planeStats, type PlaneStats } from './plane-stats.ts';
+import { groupBytesJs, KERNEL_MIN_BYTES, planeRanges, runBlocked, ungroupBytesJs, withTail } from './byte-group.ts';
+import { planeStats, type PlaneStats } from './plane-stats.ts';
 import { ScratchPool } from './scratch-pool.ts';
-import { loadKernel, type WasmKernel } from './wasm/index.ts';
+import { loadKernel } from './wasm/index.ts';
 
 /** Which arithmetic a delta uses for a given element width. */
 export function deltaKind(width: number): 'sub' | 'xor' {
@@ -34,14 +34,18 @@ export function deltaKind(width: number): 'sub' | 'xor' {
 export function applyDelta(raw: Uint8Array, base: Uint8Array, width: number, out: Uint8Array): Uint8Array {
   const k = raw.byteLength >= KERNEL_MIN_BYTES ? loadKernel('delta') : undefined;
   if (!k) return applyDeltaJs(raw, base, width, out);
-  return inKernel(k, 'apply_delta', raw, base, width, deltaKind(width), out);
+  const sub = deltaKind(width) === 'sub' ? 1 : 0;
+  runBlocked(k, width, raw.byteLength, [[raw, false], [base, false]], [out, false], ([r, b], o, bytes) => k.fn.apply_delta!(r!, b!, o, bytes, width, sub));
+  return xorTail(raw, base, width, out);
 }
 
 /** Inverts {@link applyDelta}: writes the raw bytes into `out` (which may alias `delta`). */
 export function undoDelta(delta: Uint8Array, base: Uint8Array, width: number, out: Uint8Array): Uint8Array {
   const k = delta.byteLength >= KERNEL_MIN_BYTES ? loadKernel('delta') : undefined;
   if (!k) return undoDeltaJs(delta, base, width, out);
-  return inKernel(k, 'undo_delta', delta, base, width, deltaKind(width), out);
+  const sub = deltaKind(width) === 'sub' ? 1 : 0;
+  runBlocked(k, width, delta.byteLength, [[delta, false], [base, false]], [out, false], ([d, b], o, bytes) => k.fn.undo_delta!(d!, b!, o, bytes, width, sub));
+  return xorTail(delta, base, width, out);
 }
 
 /** Intermediate delta buffers of the TypeScript fused paths. */
@@ -61,14 +65,9 @@ export function applyDeltaGrouped(raw: Uint8Array, base: Uint8Array, width: numb
     scratch.give(d);
     return planeRanges(n, width).map(([a, b]) => planeStats(out.subarray(a, b)));
   }
-  const [r, b, o, st] = layout(k, n);
-  const mem = k.reserve(st - k.heapBase + planeRanges(n, width).length * 257 * 4);
-  mem.set(raw, r);
-  mem.set(base, b);
-  k.fn.delta_group!(r, b, o, n, width, deltaKind(width) === 'sub' ? 1 : 0);
-  k.fn.grouped_stats!(o, n, width, MAX_SAMPLES, st);
-  out.set(mem.subarray(o, o + n));
-  return statsOfPlanes(mem, st, n, width);
+  const sub = deltaKind(width) === 'sub' ? 1 : 0;
+  const stats = runBlocked(k, width, n, [[raw, false], [base, false]], [out, true], ([r, b], o, bytes) => k.fn.delta_group!(r!, b!, o, bytes, width, sub), true);
+  return withTail(stats, xorTail(raw, base, width, out), width);
 }
 
 /**
@@ -85,24 +84,14 @@ export function undoDeltaGrouped(grouped: Uint8Array, base: Uint8Array, width: n
     for (let i = 0; i < n; i++) out[i] = out[i]! ^ base[i]!;
     return out;
   }
-  return inKernel(k, 'ungroup_undo', grouped, base, width, kind, out);
+  const sub = kind === 'sub' ? 1 : 0;
+  runBlocked(k, width, n, [[grouped, true], [base, false]], [out, false], ([g, b], o, bytes) => k.fn.ungroup_undo!(g!, b!, o, bytes, width, sub));
+  return xorTail(grouped, base, width, out);
 }
 
-/** Offsets of three `n`-byte regions in a kernel's scratch and the end of the third, 16-aligned. */
-function layout(k: WasmKernel, n: number): [number, number, number, number] {
-  const a = align16(k.heapBase), b = a + align16(n), c = b + align16(n);
-  return [a, b, c, c + align16(n)];
-}
-
-/** Runs one of the kernel's (a, base, out, length, width, sub) functions over copies in its memory. */
-function inKernel(k: WasmKernel, name: string, a: Uint8Array, base: Uint8Array, width: number, kind: 'sub' | 'xor', out: Uint8Array): Uint8Array {
-  const n = a.byteLength;
-  const [x, b, o, end] = layout(k, n);
-  const mem = k.reserve(end - k.heapBase);
-  mem.set(a, x);
-  mem.set(base, b);
-  k.fn[name]!(x, b, o, n, width, kind === 'sub' ? 1 : 0);
-  out.set(mem.subarray(o, o + n));
+/** Bytes past the last whole element are XORed by every delta (the kernels see whole elements). */
+function xorTail(a: Uint8Array, base: Uint8Array, width: number, out: Uint8Array): Uint8Array {
+  for (let i = a.byteLength - (a.byteLength % width); i < a.byteLength; i++) out[i] = a[i]! ^ base[i]!;
   return out;
 }
 

@@ -97,11 +97,13 @@ test('the delta kernels equal applyDeltaJs / undoDeltaJs, and the fused kernels 
 
 test('the public functions dispatch to the kernels above the crossover and agree with the references on unaligned views', () => {
   assert.ok(KERNEL_MIN_BYTES > 0 && KERNEL_MIN_BYTES <= 65_536);
-  const backing = new Uint8Array(300_016);
-  backing.set(c100.subarray(0, 300_016));
-  const baseBacking = c50.slice(0, 300_016);
+  const backing = new Uint8Array(1_048_592);
+  backing.set(c100, 0);
+  backing.set(c50.subarray(0, backing.byteLength - c100.byteLength), c100.byteLength);
+  // A base one small update away: every seventh byte differs in its lowest bit.
+  const baseBacking = backing.map((b, i) => b ^ (i % 7 === 0 ? 1 : 0));
   for (const width of [2, 3, 4, 8]) {
-    for (const n of [KERNEL_MIN_BYTES - 1, KERNEL_MIN_BYTES, 65_539, 262_147]) {
+    for (const n of [KERNEL_MIN_BYTES - 1, KERNEL_MIN_BYTES, 65_539, 262_147, 1_048_579]) {
       for (const offset of [0, 1, 3]) {
         const raw = backing.subarray(offset, offset + n);
         const base = baseBacking.subarray(offset + 4, offset + 4 + n);

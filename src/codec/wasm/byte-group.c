@@ -3,7 +3,7 @@
 // step with SIMD shuffles; other widths use a scalar loop. The *_range forms take the distance
 // between planes separately so that codec/delta-transform's fused kernels (delta.c includes this
 // file) can group one block at a time. Also carries plane-histogram.c, so that the statistics of
-// freshly grouped planes are taken without copying them out first.
+// freshly grouped planes are taken while they are in this module's memory (block_stats).
 #include <stddef.h>
 #include <stdint.h>
 #include <wasm_simd128.h>
@@ -135,18 +135,4 @@ void ungroup_bytes(const uint8_t *src, uint8_t *dst, size_t length, size_t width
   size_t n = length / width;
   ungroup_range(src, dst, n, width, n);
   for (size_t i = n * width; i < length; i++) dst[i] = src[i];
-}
-
-// Plane statistics of every plane of a grouped buffer (and of the tail, when there is one): 256
-// counts and the repeat count per plane, laid out as 257 words per plane at `out`.
-__attribute__((export_name("grouped_stats")))
-void grouped_stats(const uint8_t *grouped, size_t length, size_t width, size_t max_samples, uint32_t *out) {
-  size_t n = length / width;
-  size_t planes = width + (length % width ? 1 : 0);
-  for (size_t p = 0; p < planes; p++) {
-    size_t a = p * n, len = p < width ? n : length - a;
-    size_t step = len / max_samples;
-    if (step < 1) step = 1;
-    out[257 * p + 256] = plane_stats(grouped + a, len, step, out + 257 * p);
-  }
 }
