@@ -89,7 +89,7 @@ function kernelDeltaGroup(raw: Uint8Array, base: Uint8Array, o: Uint8Array): voi
   dk.fn.delta_group!(a, b, c, n, 4, 1);
   o.set(mem.subarray(c, c + n));
 }
-for (const n of [256, 512, 1024, 2048, 4096, 8192, 16384, 65536]) {
+for (const n of [64, 128, 256, 512, 1024, 2048, 4096, 16384, 65536]) {
   const raw = c100.subarray(0, n), base = c50.subarray(0, n), o = out.subarray(0, n), t = tmp.subarray(0, n);
   const reps = Math.max(8, (512 * 1024) / n) | 0;
   const [a, b] = await pair(n, reps, () => kernelGroup(raw, o), () => groupBytesJs(raw, 4, o));

@@ -65,10 +65,10 @@ export function planeRanges(length: number, width: number): [number, number][] {
 }
 
 /**
- * Below this many bytes the TypeScript loops are used. The kernels win from a few hundred bytes
- * (bench/codec-kernels.ts); the margin keeps tiny tensors off the copy and call overhead.
+ * Below this many bytes the TypeScript loops are used. bench/codec-kernels.ts measured the kernels
+ * (copies included) ahead from 64 bytes on; the margin covers the dispatch's own overhead.
  */
-export const KERNEL_MIN_BYTES = 1024;
+export const KERNEL_MIN_BYTES = 256;
 /**
  * Bytes per block of {@link runBlocked}: the inputs, the output and their copies stay in cache,
  * so memory is read and written once (a whole 4 MiB chunk per call ran at half the speed).
