@@ -19,6 +19,10 @@ import { planeStats } from '../../src/codec/plane-stats.ts';
 import { loadKernel, type WasmKernel } from '../../src/codec/wasm/index.ts';
 import { checkpointF32, highHalves, kernelChunks, randomBytes, safetensorsF32 } from '../helpers/kernel-chunks.ts';
 
+// This file compares the kernels with the reference, so it runs them even when the suite is run
+// with ENGRAM_KERNELS=js (which the child process of the last test sets for itself).
+delete process.env.ENGRAM_KERNELS;
+
 const c50 = checkpointF32(50), c100 = checkpointF32(100);
 const st = safetensorsF32();
 
