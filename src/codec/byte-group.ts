@@ -9,7 +9,6 @@
 import { planeStats, sampleStep, statsFromCounts, type PlaneStats } from './plane-stats.ts';
 import { loadKernel, type WasmKernel } from './wasm/index.ts';
 
-
 /** Groups `data` into `width` planes; a tail shorter than one element follows the planes unchanged. */
 export function groupBytes(data: Uint8Array, width: number, out: Uint8Array = new Uint8Array(data.byteLength)): Uint8Array {
   const k = width > 1 && data.byteLength >= KERNEL_MIN_BYTES ? loadKernel('byte-group') : undefined;

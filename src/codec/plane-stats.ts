@@ -28,7 +28,7 @@ function log2(n: number): number {
  * choices (the coders then see every byte), and 16 Ki samples put the entropy within a few hundredths
  * of a bit of the whole plane's for the smooth distributions of weights.
  */
-export const MAX_SAMPLES = 16 * 1024;
+const MAX_SAMPLES = 16 * 1024;
 
 /** Positions {@link planeStats} samples in a plane of `length` bytes: every `step`-th from 0. */
 export function sampleStep(length: number): number {
