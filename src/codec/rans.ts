@@ -27,8 +27,14 @@
  * The encoder starts every state at L. A decoder that ends with any state ≠ L or with words left in
  * any stream, or that needs a word past a stream's end, was fed a corrupt payload; rANS is a
  * bijection, so a damaged stream or state almost never ends exactly at L with every stream consumed.
+ *
+ * The per-symbol loops run in WebAssembly (rans-kernel.ts, wasm/rans.c) for planes of 1 KiB to 64 MiB
+ * when kernels are enabled; the loops here are the reference and the fallback, and produce the same
+ * bytes. The table, its quantisation and every check of the header are here for both.
  */
 import { EngramError } from '../errors/index.ts';
+import { kernelDecode, kernelEncode, kernelHistogram, ransKernel, ransKernelFor } from './rans-kernel.ts';
+import type { RansKernel } from './rans-kernel.ts';
 
 /** Lower bound of the state interval; states live in [L, L·2^16). Part of the payload format. */
 const L = 1 << 15;
@@ -234,7 +240,7 @@ function writeVarint(out: Uint8Array, at: number, v: number): number {
 /** Copies `count` words from `words[from…]` to `out[at…]` as little-endian bytes; returns the end. */
 function copyWords(out: Uint8Array, at: number, words: Uint16Array, from: number, count: number): number {
   if (littleEndian) {
-    out.set(new Uint8Array(words.buffer, 2 * from, 2 * count), at);
+    out.set(new Uint8Array(words.buffer, words.byteOffset + 2 * from, 2 * count), at);
     return at + 2 * count;
   }
   for (let j = from; j < from + count; j++, at += 2) {
@@ -255,12 +261,38 @@ function copyWords(out: Uint8Array, at: number, words: Uint16Array, from: number
  * const back = ransDecode(payload, plane.byteLength);
  */
 export function ransEncode(plane: Uint8Array): Uint8Array {
+  return encode(plane, ransKernelFor(plane.byteLength));
+}
+
+/**
+ * {@link ransEncode} on the given loops whatever the plane's size: the TypeScript reference, or the
+ * WebAssembly kernel (`Unsupported` when it cannot run here). For the differential tests and the
+ * benchmark; both give the same bytes.
+ */
+export function ransEncodeWith(loops: RansLoops, plane: Uint8Array): Uint8Array {
+  return encode(plane, loops === 'js' ? undefined : requireKernel());
+}
+
+/** Which loops {@link ransEncodeWith} and {@link ransDecodeWith} run. */
+export type RansLoops = 'js' | 'wasm';
+
+function requireKernel(): RansKernel {
+  const k = ransKernel();
+  if (!k) throw new EngramError('Unsupported', 'the rANS WebAssembly kernel cannot run here (ENGRAM_KERNELS=js, or no WebAssembly SIMD)', {});
+  return k;
+}
+
+function encode(plane: Uint8Array, kernel: RansKernel | undefined): Uint8Array {
   const n = plane.byteLength;
   if (n > MAX_PLANE_BYTES) {
     throw new EngramError('InvalidArgument', `rANS plane of ${n} bytes exceeds the ${MAX_PLANE_BYTES}-byte limit`, { length: n });
   }
   if (n === 0) return new Uint8Array(1);
-  const k = histogram(plane);
+  // Stream w gets region [w·r, (w+1)·r) of the word buffer, filled back to front. A state sheds at
+  // most one word per symbol and codes at most ⌈n/4⌉ symbols, so r = ⌊n/4⌋ + 2 leaves room for
+  // encodeBody's store one word below the write position.
+  const r = (n >> 2) + 2;
+  const k = kernel ? kernelHistogram(kernel, plane, r, counts) : histogram(plane);
   const scale = chooseScale(n);
   quantise(n, scale);
 
@@ -280,18 +312,19 @@ export function ransEncode(plane: Uint8Array): Uint8Array {
     encRcp[s] = (1 / f) * (1 + 2 ** -45);
   }
 
-  // Stream w gets region [w·r, (w+1)·r) of `words`, filled back to front. A state sheds at most one
-  // word per symbol and codes at most ⌈n/4⌉ symbols, so r = ⌊n/4⌋ + 2 leaves room for encodeBody's
-  // store one word below the write position.
-  const r = (n >> 2) + 2;
-  const words = wordScratch(WAYS * r);
-  for (let w = 0; w < WAYS; w++) {
-    state[w] = L;
-    pos[w] = (w + 1) * r;
+  let words: Uint16Array;
+  if (kernel) {
+    words = kernelEncode(kernel, n, scale, freqs, r, state, pos);
+  } else {
+    words = wordScratch(WAYS * r);
+    for (let w = 0; w < WAYS; w++) {
+      state[w] = L;
+      pos[w] = (w + 1) * r;
+    }
+    const n4 = n & ~3;
+    encodeTail(plane, n4, n, scale, words);
+    encodeBody(plane, n4, scale, words);
   }
-  const n4 = n & ~3;
-  encodeTail(plane, n4, n, scale, words);
-  encodeBody(plane, n4, scale, words);
 
   let size = tableLength + 4 * WAYS;
   for (let w = 0; w < WAYS; w++) {
@@ -433,6 +466,15 @@ function decodeChecked(payload: Uint8Array, out: Uint8Array, i: number, n: numbe
  * ransDecode(payload, planeLength, grouped.subarray(at, at + planeLength)); // in place
  */
 export function ransDecode(payload: Uint8Array, outLength: number, into?: Uint8Array): Uint8Array {
+  return decode(payload, outLength, into, ransKernelFor(outLength));
+}
+
+/** {@link ransDecode} on the given loops whatever the plane's size (see {@link ransEncodeWith}). */
+export function ransDecodeWith(loops: RansLoops, payload: Uint8Array, outLength: number, into?: Uint8Array): Uint8Array {
+  return decode(payload, outLength, into, loops === 'js' ? undefined : requireKernel());
+}
+
+function decode(payload: Uint8Array, outLength: number, into: Uint8Array | undefined, kernel: RansKernel | undefined): Uint8Array {
   if (!Number.isSafeInteger(outLength) || outLength < 0 || outLength > MAX_PLANE_BYTES) {
     throw new EngramError('InvalidArgument', `rANS output length ${outLength} is not a byte count up to ${MAX_PLANE_BYTES}`, { outLength });
   }
@@ -504,6 +546,9 @@ export function ransDecode(payload: Uint8Array, outLength: number, into?: Uint8A
   if (k === 1) {
     // The only symbol has probability 1: zero bits, no words, states that never move.
     out.fill(only);
+  } else if (kernel) {
+    const short = kernelDecode(kernel, payload, out, scale, freqs, state, pos, end);
+    if (short >= 0) throw corrupt(`word stream ${short} runs past its end`);
   } else {
     buildSlots();
     const i = decodeBody(payload, out, 0, outLength & ~3, scale);
