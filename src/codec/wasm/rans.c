@@ -34,50 +34,71 @@ uint32_t rans_histogram(const uint8_t *p, uint32_t n, uint32_t *counts) {
 
 /** Encoder, per symbol. */
 typedef struct {
+  uint64_t rcp;   // ⌈2^(31+scale) / freq⌉: ⌊x / freq⌋ = (x · rcp) >> (31 + scale) for x < max
   uint32_t max;   // the bound at or above which a state must first shed its low word
-  uint32_t rcp;   // ⌈2^(31+shift) / freq⌉: ⌊x / freq⌋ = (x · rcp) >> (31 + shift) for x < 2^31
-  uint32_t shift; // 31 + ⌈log2 freq⌉
-  uint32_t cmpl;  // 2^scale − freq
-  uint32_t start; // cumulative frequency below the symbol
-  uint32_t pad[3];
+  uint16_t start; // cumulative frequency below the symbol
+  uint16_t cmpl;  // 2^scale − freq
 } EncSym;
 
 static EncSym enc[256];
 
-/** One encoder step of state x with symbol s; w is the stream's write position (in words). */
-#define ENC_STEP(x, w, s)                                          \
+/**
+ * x ← C(s, x) = ⌊x/f⌋·2^scale + x mod f + start = x + start + ⌊x/f⌋·(2^scale − f), for x < max.
+ * The quotient is exact: x < f·2^(31−scale), so the rounded-up reciprocal's error times x is below
+ * f/2^(2·scale) < 1/f (as f < 2^scale when there are two symbols or more; f = 2^scale has rcp =
+ * 2^31 exactly), less than the distance from x/f to the next integer; and x·rcp < 2^63.
+ */
+#define ENC_CODE(x, e, scale) \
+  x = x + (e)->start + (uint32_t)(((uint64_t)x * (e)->rcp) >> (31 + (scale))) * (e)->cmpl
+
+/** One branch-free encoder step of state x with symbol s; w is the stream's write position. */
+#define ENC_STEP(x, w, s, scale)                                   \
   do {                                                             \
     const EncSym *e = &enc[s];                                     \
     words[w - 1] = (uint16_t)x;                                    \
     uint32_t shed = x >= e->max;                                   \
     w -= shed;                                                     \
     x >>= shed << 4;                                               \
-    uint32_t q = (uint32_t)(((uint64_t)x * e->rcp) >> e->shift);   \
-    x = x + e->start + q * e->cmpl;                                \
+    ENC_CODE(x, e, scale);                                         \
   } while (0)
+
+/** The encoder's body for one scale, a constant once inlined into each case of rans_encode. */
+static inline __attribute__((always_inline)) void encode_body(const uint8_t *p, uint32_t n4, uint32_t scale,
+                                                              uint16_t *words, uint32_t *x, uint32_t *w) {
+  // Branch-free: a state's low word is always stored below its stream's write position, and kept
+  // (the position moved) only when the state must shrink.
+  uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+  uint32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+  for (uint32_t i = n4; i >= 4;) {
+    i -= 4;
+    uint32_t b;
+    __builtin_memcpy(&b, p + i, 4);
+    ENC_STEP(x3, w3, b >> 24, scale);
+    ENC_STEP(x2, w2, (b >> 16) & 0xff, scale);
+    ENC_STEP(x1, w1, (b >> 8) & 0xff, scale);
+    ENC_STEP(x0, w0, b & 0xff, scale);
+  }
+  x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3;
+  w[0] = w0; w[1] = w1; w[2] = w2; w[3] = w3;
+}
 
 /**
  * Encodes p[0..n) last symbol first, symbol i by state i mod 4 into word stream i mod 4, which
- * occupies words[w·r, (w+1)·r) and is filled back to front. freqs sums to 2^scale. io: on return
- * the four final states, then the four streams' first word (its start position).
+ * occupies words[w·r, (w+1)·r) and is filled back to front. freqs sums to 2^scale (8 ≤ scale ≤ 15).
+ * io: on return the four final states, then the four streams' first word (its start position).
  */
 __attribute__((export_name("rans_encode")))
 void rans_encode(const uint32_t *freqs, uint32_t scale, const uint8_t *p, uint32_t n,
                  uint16_t *words, uint32_t r, uint32_t *io) {
   for (uint32_t s = 0, start = 0; s < 256; s++) {
     uint32_t f = freqs[s];
-    enc[s].start = start;
+    enc[s].start = (uint16_t)start;
     start += f;
     if (f == 0) continue;
     // Coding s into x ≥ f·2^(31−scale) would leave [L, 2^31): such x shed their low word first.
     enc[s].max = f == 1u << scale ? 0x7fffffffu : f << (31 - scale);
-    uint32_t lg = 0;
-    while ((1u << lg) < f) lg++;
-    // Exact for every x < 2^31 (Alverson): the error of the rounded-up reciprocal, times x, stays
-    // below 2^−lg ≤ 1/f, which is less than the distance from x/f to the next integer.
-    enc[s].rcp = (uint32_t)((((uint64_t)1 << (31 + lg)) + f - 1) / f);
-    enc[s].shift = 31 + lg;
-    enc[s].cmpl = (1u << scale) - f;
+    enc[s].rcp = (((uint64_t)1 << (31 + scale)) + f - 1) / f;
+    enc[s].cmpl = (uint16_t)((1u << scale) - f);
   }
   uint32_t x[WAYS], w[WAYS];
   for (int j = 0; j < WAYS; j++) {
@@ -93,24 +114,22 @@ void rans_encode(const uint32_t *freqs, uint32_t scale, const uint8_t *p, uint32
       words[--w[j]] = (uint16_t)x[j];
       x[j] >>= 16;
     }
-    uint32_t q = (uint32_t)(((uint64_t)x[j] * e->rcp) >> e->shift);
-    x[j] = x[j] + e->start + q * e->cmpl;
+    ENC_CODE(x[j], e, scale);
   }
-  // The body, branch-free: a state's low word is always stored below its stream's write position,
-  // and kept (the position moved) only when the state must shrink.
-  uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
-  uint32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
-  for (uint32_t i = n4; i >= 4;) {
-    i -= 4;
-    uint32_t b;
-    __builtin_memcpy(&b, p + i, 4);
-    ENC_STEP(x3, w3, b >> 24);
-    ENC_STEP(x2, w2, (b >> 16) & 0xff);
-    ENC_STEP(x1, w1, (b >> 8) & 0xff);
-    ENC_STEP(x0, w0, b & 0xff);
+  switch (scale) {
+    case 8: encode_body(p, n4, 8, words, x, w); break;
+    case 9: encode_body(p, n4, 9, words, x, w); break;
+    case 10: encode_body(p, n4, 10, words, x, w); break;
+    case 11: encode_body(p, n4, 11, words, x, w); break;
+    case 12: encode_body(p, n4, 12, words, x, w); break;
+    case 13: encode_body(p, n4, 13, words, x, w); break;
+    case 14: encode_body(p, n4, 14, words, x, w); break;
+    default: encode_body(p, n4, 15, words, x, w); break;
   }
-  io[0] = x0; io[1] = x1; io[2] = x2; io[3] = x3;
-  io[4] = w0; io[5] = w1; io[6] = w2; io[7] = w3;
+  for (int j = 0; j < WAYS; j++) {
+    io[j] = x[j];
+    io[4 + j] = w[j];
+  }
 }
 
 /** Decoder, per slot (x mod 2^scale): (freq << 16) | (slot − start of the symbol), and the symbol. */
@@ -133,22 +152,12 @@ static uint8_t slot_sym[1 << 15];
 static inline uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
 /**
- * Decodes n symbols into out from the payload's word streams. freqs sums to 2^scale (scale ≤ 15)
- * and has at least two symbols. io: the four initial states, the four streams' read positions
- * and their ends (byte offsets into payload); on return the states and positions as they ended.
- * Returns 0, or 1 + w when stream w needed a word past its end (then out holds a prefix).
+ * Decodes symbols from 0 on, four per step, for one scale (a constant once inlined), while every
+ * stream provably has a word for each step of the run; returns where it stopped, with the states
+ * and positions in io.
  */
-__attribute__((export_name("rans_decode")))
-int32_t rans_decode(const uint32_t *freqs, uint32_t scale, const uint8_t *payload, uint8_t *out,
-                    uint32_t n, uint32_t *io) {
-  for (uint32_t s = 0, start = 0; s < 256; s++) {
-    uint32_t f = freqs[s];
-    for (uint32_t j = 0; j < f; j++) {
-      slot_info[start + j] = f << 16 | j;
-      slot_sym[start + j] = (uint8_t)s;
-    }
-    start += f;
-  }
+static inline __attribute__((always_inline)) uint32_t decode_body(const uint8_t *payload, uint8_t *out,
+                                                                  uint32_t n, uint32_t scale, uint32_t *io) {
   const uint32_t mask = (1u << scale) - 1;
   uint32_t x0 = io[0], x1 = io[1], x2 = io[2], x3 = io[3];
   uint32_t a0 = io[4], a1 = io[5], a2 = io[6], a3 = io[7];
@@ -170,7 +179,42 @@ int32_t rans_decode(const uint32_t *freqs, uint32_t scale, const uint8_t *payloa
       __builtin_memcpy(out + i, &b, 4);
     }
   }
-  uint32_t x[WAYS] = {x0, x1, x2, x3}, a[WAYS] = {a0, a1, a2, a3}, e[WAYS] = {e0, e1, e2, e3};
+  io[0] = x0; io[1] = x1; io[2] = x2; io[3] = x3;
+  io[4] = a0; io[5] = a1; io[6] = a2; io[7] = a3;
+  return i;
+}
+
+/**
+ * Decodes n symbols into out from the payload's word streams. freqs sums to 2^scale (scale ≤ 15)
+ * and has at least two symbols. io: the four initial states, the four streams' read positions
+ * and their ends (byte offsets into payload); on return the states and positions as they ended.
+ * Returns 0, or 1 + w when stream w needed a word past its end (then out holds a prefix).
+ */
+__attribute__((export_name("rans_decode")))
+int32_t rans_decode(const uint32_t *freqs, uint32_t scale, const uint8_t *payload, uint8_t *out,
+                    uint32_t n, uint32_t *io) {
+  for (uint32_t s = 0, start = 0; s < 256; s++) {
+    uint32_t f = freqs[s];
+    for (uint32_t j = 0; j < f; j++) {
+      slot_info[start + j] = f << 16 | j;
+      slot_sym[start + j] = (uint8_t)s;
+    }
+    start += f;
+  }
+  uint32_t i;
+  switch (scale) {
+    case 8: i = decode_body(payload, out, n, 8, io); break;
+    case 9: i = decode_body(payload, out, n, 9, io); break;
+    case 10: i = decode_body(payload, out, n, 10, io); break;
+    case 11: i = decode_body(payload, out, n, 11, io); break;
+    case 12: i = decode_body(payload, out, n, 12, io); break;
+    case 13: i = decode_body(payload, out, n, 13, io); break;
+    case 14: i = decode_body(payload, out, n, 14, io); break;
+    default: i = decode_body(payload, out, n, 15, io); break;
+  }
+  const uint32_t mask = (1u << scale) - 1;
+  uint32_t x[WAYS] = {io[0], io[1], io[2], io[3]}, a[WAYS] = {io[4], io[5], io[6], io[7]};
+  uint32_t e[WAYS] = {io[8], io[9], io[10], io[11]};
   int32_t status = 0;
   // The rest one symbol at a time, every read checked against its stream's end.
   for (; i < n; i++) {
