@@ -13,14 +13,14 @@
  *   base + 2112   …          encoder: the plane, then the word streams (4·r u16)
  *                            decoder: the payload, then the output plane
  */
-import { loadKernel } from './wasm/wasm-kernel.ts';
-import type { WasmKernel } from './wasm/wasm-kernel.ts';
+import { loadKernel } from './wasm/index.ts';
+import type { WasmKernel } from './wasm/index.ts';
 
 /**
- * Smallest plane handed to the kernel: below it the copies in and out and the call cost more than
- * the loops save (measured with bench/rans-kernel.ts; see docs/ARCHITECTURE.md).
+ * Smallest plane handed to the kernel: below it the copies in and out and the call cost as much as
+ * the loops save (bench/rans-kernel.ts: the encoders cross at ~512 bytes, the decoders below 256).
  */
-export const KERNEL_MIN_BYTES = 1024;
+export const KERNEL_MIN_BYTES = 512;
 /**
  * Largest plane handed to the kernel (64 MiB). A module's memory never shrinks, so a rare huge plane
  * (chunks are 4 MiB by default) would pin several times its size for the life of the thread; it

@@ -28,7 +28,7 @@
  * any stream, or that needs a word past a stream's end, was fed a corrupt payload; rANS is a
  * bijection, so a damaged stream or state almost never ends exactly at L with every stream consumed.
  *
- * The per-symbol loops run in WebAssembly (rans-kernel.ts, wasm/rans.c) for planes of 1 KiB to 64 MiB
+ * The per-symbol loops run in WebAssembly (rans-kernel.ts, wasm/rans.c) for planes of 512 B to 64 MiB
  * when kernels are enabled; the loops here are the reference and the fallback, and produce the same
  * bytes. The table, its quantisation and every check of the header are here for both.
  */
