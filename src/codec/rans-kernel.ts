@@ -62,18 +62,23 @@ export function ransKernel(): RansKernel | undefined {
   return bound ?? undefined;
 }
 
-/** Forgets the cached kernel, so that the next call looks at `ENGRAM_KERNELS` again (tests). */
-export function resetRansKernel(): void {
-  bound = undefined;
-}
-
-/** Makes sure [base, base + DATA + bytes) exists and that the views see the current memory. */
-function reserve(b: RansKernel, bytes: number): void {
-  const mem = b.kernel.reserve(b.base - b.kernel.heapBase + DATA + bytes);
+/**
+ * Makes sure [base, base + DATA + bytes) exists and that the views see the current memory; false
+ * when the memory cannot grow that far (the caller then runs the TypeScript loops).
+ */
+function reserve(b: RansKernel, bytes: number): boolean {
+  let mem: Uint8Array;
+  try {
+    mem = b.kernel.reserve(b.base - b.kernel.heapBase + DATA + bytes);
+  } catch (e) {
+    if (e instanceof RangeError) return false; // WebAssembly.Memory.grow: out of memory
+    throw e;
+  }
   if (mem.buffer !== b.bytes.buffer) {
     b.bytes = mem;
     b.u32 = new Uint32Array(mem.buffer);
   }
+  return true;
 }
 
 const align16 = (n: number): number => (n + 15) & ~15;
@@ -81,11 +86,11 @@ const align16 = (n: number): number => (n + 15) & ~15;
 /**
  * Copies `plane` into the kernel's memory (where {@link kernelEncode} then codes it, with room for
  * `4·r` words behind it) and fills `counts[0..255]` with its histogram; returns the number of
- * distinct symbols.
+ * distinct symbols, or −1 (and nothing done) when the kernel's memory cannot hold the plane.
  */
 export function kernelHistogram(b: RansKernel, plane: Uint8Array, r: number, counts: Uint32Array): number {
   const n = plane.byteLength;
-  reserve(b, align16(n) + 8 * r);
+  if (!reserve(b, align16(n) + 8 * r)) return -1;
   b.bytes.set(plane, b.base + DATA);
   const k = b.kernel.fn.rans_histogram!(b.base + DATA, n, b.base + COUNTS);
   const at = (b.base + COUNTS) >> 2;
@@ -116,12 +121,13 @@ export function kernelEncode(b: RansKernel, n: number, scale: number, freqs: Uin
  * Decodes `out.byteLength` symbols (at least 1) from `payload` with `freqs` (at least two symbols,
  * summing to 2^scale), the initial states in `state` and the streams' byte ranges [pos, end) in the
  * payload. Leaves the final states and positions in `state` and `pos`. Returns −1, or the stream
- * that needed a word past its end (then `out` is left as it was).
+ * that needed a word past its end (then `out` is left as it was), or −2 (and nothing done) when the
+ * kernel's memory cannot hold the payload and the plane.
  */
 export function kernelDecode(b: RansKernel, payload: Uint8Array, out: Uint8Array, scale: number, freqs: Uint32Array, state: Int32Array, pos: Int32Array, end: Int32Array): number {
   const len = payload.byteLength;
   const n = out.byteLength;
-  reserve(b, align16(len) + n);
+  if (!reserve(b, align16(len) + n)) return -2;
   const src = b.base + DATA;
   const dst = src + align16(len);
   b.bytes.set(payload, src);

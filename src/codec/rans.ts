@@ -292,7 +292,11 @@ function encode(plane: Uint8Array, kernel: RansKernel | undefined): Uint8Array {
   // most one word per symbol and codes at most ⌈n/4⌉ symbols, so r = ⌊n/4⌋ + 2 leaves room for
   // encodeBody's store one word below the write position.
   const r = (n >> 2) + 2;
-  const k = kernel ? kernelHistogram(kernel, plane, r, counts) : histogram(plane);
+  let k = kernel ? kernelHistogram(kernel, plane, r, counts) : -1;
+  if (k < 0) {
+    kernel = undefined; // no kernel, or its memory cannot grow to this plane
+    k = histogram(plane);
+  }
   const scale = chooseScale(n);
   quantise(n, scale);
 
@@ -546,13 +550,15 @@ function decode(payload: Uint8Array, outLength: number, into: Uint8Array | undef
   if (k === 1) {
     // The only symbol has probability 1: zero bits, no words, states that never move.
     out.fill(only);
-  } else if (kernel) {
-    const short = kernelDecode(kernel, payload, out, scale, freqs, state, pos, end);
-    if (short >= 0) throw corrupt(`word stream ${short} runs past its end`);
   } else {
-    buildSlots();
-    const i = decodeBody(payload, out, 0, outLength & ~3, scale);
-    decodeChecked(payload, out, i, outLength, scale);
+    // −1 decoded; ≥ 0 the stream that ran dry; −2 no kernel, or its memory cannot hold this plane.
+    const short = kernel ? kernelDecode(kernel, payload, out, scale, freqs, state, pos, end) : -2;
+    if (short >= 0) throw corrupt(`word stream ${short} runs past its end`);
+    if (short === -2) {
+      buildSlots();
+      const i = decodeBody(payload, out, 0, outLength & ~3, scale);
+      decodeChecked(payload, out, i, outLength, scale);
+    }
   }
   for (let w = 0; w < WAYS; w++) {
     if (pos[w] !== end[w]) throw corrupt(`${end[w]! - pos[w]!} bytes left in word stream ${w}`);
