@@ -1,8 +1,8 @@
 /**
  * @module The WebAssembly side of codec/rans.ts: runs the rANS coder's per-symbol loops (histogram,
- * encoder, slot table and decoder) in src/codec/wasm/rans.c. rans.ts keeps the payload format, the
- * frequency quantisation and every check of the header, and calls in here for the loops; the
- * TypeScript loops stay the reference and the fallback (`ENGRAM_KERNELS=js`, runtimes without
+ * encoder, slot table and decoder) in src/codec/wasm/rans.c, which includes plane-histogram.c.
+ * rans.ts keeps the payload format, the frequency quantisation and every check of the header, and
+ * calls in here for the loops; the TypeScript loops stay the reference and the fallback (`ENGRAM_KERNELS=js`, runtimes without
  * WebAssembly SIMD, planes outside [{@link KERNEL_MIN_BYTES}, {@link KERNEL_MAX_BYTES}]).
  *
  * Scratch layout in the kernel's memory, from `base` (heapBase rounded up to 16):
@@ -92,9 +92,14 @@ export function kernelHistogram(b: RansKernel, plane: Uint8Array, r: number, cou
   const n = plane.byteLength;
   if (!reserve(b, align16(n) + 8 * r)) return -1;
   b.bytes.set(plane, b.base + DATA);
-  const k = b.kernel.fn.rans_histogram!(b.base + DATA, n, b.base + COUNTS);
+  b.kernel.fn.plane_histogram!(b.base + DATA, n, b.base + COUNTS);
   const at = (b.base + COUNTS) >> 2;
-  for (let s = 0; s < 256; s++) counts[s] = b.u32[at + s]!;
+  let k = 0;
+  for (let s = 0; s < 256; s++) {
+    const c = b.u32[at + s]!;
+    counts[s] = c;
+    if (c > 0) k++;
+  }
   return k;
 }
 

@@ -1,36 +1,16 @@
 // The per-symbol loops of codec/rans.ts (order-0 static rANS, 4 interleaved states, L = 2^15,
-// 16-bit renormalisation): the histogram, the encoder and the decoder. The payload format, the
+// 16-bit renormalisation): the encoder and the decoder, and (from plane-histogram.c, compiled into
+// this module too so that the plane is copied into one memory only) the histogram. The payload format, the
 // frequency quantisation and every check on the payload's header stay in TypeScript; these loops
 // do the same integer arithmetic as the TypeScript reference, so both produce the same bytes.
 // Every pointer is into this module's memory, laid out by codec/rans-kernel.ts.
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plane-histogram.c"
+
 #define L (1u << 15)
 #define WAYS 4
-
-/** Fills counts[0..255] with the histogram of p[0..n); returns the number of distinct symbols. */
-__attribute__((export_name("rans_histogram")))
-uint32_t rans_histogram(const uint8_t *p, uint32_t n, uint32_t *counts) {
-  // Four sub-histograms, so that a run of one symbol does not serialise on one counter.
-  static uint32_t c[4][256];
-  __builtin_memset(c, 0, sizeof c);
-  uint32_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    c[0][p[i]]++;
-    c[1][p[i + 1]]++;
-    c[2][p[i + 2]]++;
-    c[3][p[i + 3]]++;
-  }
-  for (; i < n; i++) c[0][p[i]]++;
-  uint32_t k = 0;
-  for (int s = 0; s < 256; s++) {
-    uint32_t t = c[0][s] + c[1][s] + c[2][s] + c[3][s];
-    counts[s] = t;
-    k += t != 0;
-  }
-  return k;
-}
 
 /** Encoder, per symbol. */
 typedef struct {
