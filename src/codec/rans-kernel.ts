@@ -2,8 +2,9 @@
  * @module The WebAssembly side of codec/rans.ts: runs the rANS coder's per-symbol loops (histogram,
  * encoder, slot table and decoder) in src/codec/wasm/rans.c, which includes plane-histogram.c.
  * rans.ts keeps the payload format, the frequency quantisation and every check of the header, and
- * calls in here for the loops; the TypeScript loops stay the reference and the fallback (`ENGRAM_KERNELS=js`, runtimes without
- * WebAssembly SIMD, planes outside [{@link KERNEL_MIN_BYTES}, {@link KERNEL_MAX_BYTES}]).
+ * calls in here for the loops; the TypeScript loops stay the reference and the fallback
+ * (`ENGRAM_KERNELS=js`, runtimes without WebAssembly SIMD, planes outside
+ * [{@link KERNEL_MIN_BYTES}, {@link KERNEL_MAX_BYTES}]).
  *
  * Scratch layout in the kernel's memory, from `base` (heapBase rounded up to 16):
  *
