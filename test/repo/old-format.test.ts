@@ -11,12 +11,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { readChunkHeader } from '../../src/codec/index.ts';
+import { isEngramError } from '../../src/errors/index.ts';
 import { decodeFileTensor, openFileSource, readTensorFile } from '../../src/formats/index.ts';
 import { LOOSE_TENSORS_PATH, restoreSnapshotToDirectory } from '../../src/ops/index.ts';
 import { Repository, type SnapshotManifest } from '../../src/repo/index.ts';
@@ -254,6 +255,25 @@ describe('a repository written before issue 12 (test/fixtures/repo-v1)', () => {
       assert.equal(report.snapshots, expected.snapshots.length + 1);
     } finally {
       await fresh.close();
+    }
+  });
+
+  test('a damaged old chunk fails a directory restore of several files with IntegrityMismatch and leaves nothing behind', async () => {
+    const copy = join(work, 'damaged');
+    await cp(FIXTURE, copy, { recursive: true });
+    const imported = manifests.get(expected.tags['imported']!)!;
+    const victim = imported.files.at(-1)!.literal.chunks[0]!.hash;
+    const path = join(copy, 'chunks', victim.slice(0, 2), victim);
+    const bytes = await readFile(path);
+    // One byte short: whatever the encoding, the payload no longer matches its header.
+    await writeFile(path, bytes.subarray(0, bytes.byteLength - 1));
+    const damaged = await Repository.open(copy, { fileTensors: decodeFileTensor });
+    try {
+      const out = join(work, 'restored-damaged');
+      await assert.rejects(restoreSnapshotToDirectory(await damaged.snapshot('tag:imported'), out), (e) => isEngramError(e, 'IntegrityMismatch') && e.message.includes(victim));
+      assert.deepEqual((await readdir(work)).filter((n) => n.includes('restored-damaged')), [], 'no output and no temporary tree');
+    } finally {
+      await damaged.close();
     }
   });
 });
