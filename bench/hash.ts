@@ -6,7 +6,9 @@
  *
  *   npm run bench:hash                              7 rounds, 256 MiB per candidate per round
  *   npm run bench:hash -- --rounds 3 --mib 64       quicker
- *   npm run bench:hash -- --modules /tmp/blk/node_modules
+ *   npm run bench:hash -- --modules /tmp/blk/node_modules --write-doc
+ *                                                   also rewrites the "Content hash (bench:hash)"
+ *                                                   section of docs/BENCHMARKS.md
  *
  * The BLAKE3 packages are not dependencies of engram: each is loaded from the project's own
  * resolution, else from `--modules DIR` (or ENGRAM_BENCH_HASH_MODULES), and a candidate whose
@@ -21,6 +23,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { othersShare, readCpu, waitForQuietCpu } from './machine-load.ts';
+import { writeDocSection } from './s3-doc-section.ts';
 
 type HashFn = (bytes: Uint8Array) => string;
 interface Candidate { readonly name: string; readonly hash: HashFn }
@@ -163,9 +166,7 @@ async function main(): Promise<void> {
   const own = process.cpuUsage(own0); // the worker threads' time included: they are this process
   const others = othersShare(cpu0, readCpu(), (own.user + own.system) / 1e6);
 
-  console.log('');
-  console.log('| piece | threads | candidate | MB/s (median) | × sha256 (median of per-round ratios) | CPU/wall |');
-  console.log('|---|---|---|---|---|---|');
+  const table = ['| piece | threads | candidate | MB/s (median) | × SHA-256 (median of per-round ratios) | CPU/wall (1 thread) |', '|---|---|---|---|---|---|'];
   for (const piece of pieces) {
     for (const t of threads) {
       const base = mbs.get(`${piece}/${t}/${candidates[0]!.name}`)!;
@@ -175,16 +176,40 @@ async function main(): Promise<void> {
         const ratio = median(v.map((x, i) => x / base[i]!));
         const share = cpuShare.get(key);
         const size = piece >= 1 << 20 ? `${piece >> 20} MiB` : `${piece >> 10} KiB`;
-        console.log(`| ${size} | ${t} | ${c.name} | ${median(v).toFixed(0)} | ${ratio.toFixed(2)}× | ${share ? median(share).toFixed(2) : '—'} |`);
+        table.push(`| ${size} | ${t}${t > 1 ? ' (aggregate)' : ''} | ${c.name} | ${median(v).toFixed(0)} | ${ratio.toFixed(2)}× | ${share ? median(share).toFixed(2) : '—'} |`);
       }
     }
   }
-  for (const a of absent) console.log(`| — | — | ${a} | absent | — | — |`);
+  for (const a of absent) table.push(`| — | — | ${a} | absent (not installed) | — | — |`);
   const fmt = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
   const pct = (x: number | undefined): string => (x === undefined ? '?' : `${(100 * x).toFixed(0)} %`);
-  console.log(`\nload average before ${fmt(load0)}, after ${fmt(load1)} (${availableParallelism()} CPUs; this machine is shared)`);
-  console.log(`CPUs busy before the rounds ${pct(quiet.busy)} (waited ${quiet.waited.toFixed(0)} s for a quiet machine); other processes used ${pct(others)} of the CPUs during the rounds`);
-  if ((others ?? 0) > 0.25) console.log('The two-thread rows cannot show scaling on a machine this busy: compare the ratios, not the aggregate against one thread.');
+  const busy = (others ?? 0) > 0.25;
+  const loadLine = `load average before ${fmt(load0)}, after ${fmt(load1)} (${availableParallelism()} CPUs); CPUs busy before the rounds ${pct(quiet.busy)} (waited ${quiet.waited.toFixed(0)} s for a quiet machine); other processes used ${pct(others)} of the CPUs during the rounds`;
+  const busyNote = 'The machine was busy: the two-thread rows cannot show scaling, only the ratio between candidates; compare the ratios, not the aggregate against one thread.';
+  console.log(`\n${table.join('\n')}\n\n${loadLine}${busy ? `\n${busyNote}` : ''}`);
+
+  if (process.argv.includes('--write-doc')) {
+    const body = `\`npm run bench:hash\` (bench/hash.ts) hashes random bytes in pieces of the chunk size (4 MiB) and of
+bundles and CDC pieces (64 KiB), one digest (hex) per piece as engram keys chunks: SHA-256 through
+node:crypto (\`createHash\` per piece; OpenSSL uses SHA-NI on this CPU) against BLAKE3 native
+(@napi-rs/blake-hash, a prebuilt N-API binary) and BLAKE3 in WebAssembly (hash-wasm). Neither BLAKE3
+package is a dependency of engram: \`--modules DIR/node_modules\` names where they are installed, and an
+absent one is listed as absent. ${rounds} rounds of ${bytes / 2 ** 20} MiB per candidate and thread, the candidates interleaved
+(the order rotating), medians; "2 threads" is one worker thread per core hashing at once, the bytes of
+both over the wall time of the slower. The ratio is the median of the per-round ratios against SHA-256 of
+the same round. The decision it informs is in docs/ARCHITECTURE.md ("Content hash").
+
+| | |
+|---|---|
+| date | ${new Date().toISOString().slice(0, 10)} |
+| node | ${process.version} |
+| machine load | ${loadLine} |
+
+${table.join('\n')}
+${busy ? `\n${busyNote}\n` : ''}`;
+    await writeDocSection(join(process.cwd(), 'docs', 'BENCHMARKS.md'), 'Content hash (bench:hash)', body);
+    console.log('bench:hash: wrote the "Content hash (bench:hash)" section of docs/BENCHMARKS.md');
+  }
 }
 
 if (isMainThread) await main();

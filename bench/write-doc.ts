@@ -27,7 +27,7 @@ export interface RunRecord {
  * Sections other benchmarks write into the same page (bench/train-overhead.ts, bench/s3.ts): a
  * full run regenerates everything else and carries these over as they were.
  */
-export const CARRIED_SECTIONS = ['Training overhead (bench:train)', 'S3 (Ceph RGW on loopback)', 'Start-up (bench:startup)'];
+export const CARRIED_SECTIONS = ['Training overhead (bench:train)', 'S3 (Ceph RGW on loopback)', 'Start-up (bench:startup)', 'Content hash (bench:hash)'];
 
 /** Writes the page to `path`, keeping the {@link CARRIED_SECTIONS} of the page already there. */
 export async function writeBenchmarksDoc(path: string, run: RunRecord): Promise<void> {
@@ -56,10 +56,11 @@ npm run bench -- W1 --profile      # the save/restore children under --cpu-prof,
 npm run bench:train    # checkpoint overhead during real TF.js training (the demo model, async saves every 10 steps)
 npm run bench:s3       # sharded save/restore on S3 by 1, 2 and 4 ranks against raw PUT/GET (starts its own Ceph RGW)
 npm run bench:startup  # how long \`engram --help\`/\`--version\`/\`log\` take to start, against \`node -e 0\`
+npm run bench:hash -- --modules DIR/node_modules  # content-hash throughput, SHA-256 against BLAKE3 native and wasm installed in DIR
 \`\`\`
 
-\`npm run bench:train\`, \`npm run bench:s3\` and \`npm run bench:startup -- --write-doc\` are separate
-programs (TensorFlow.js training; a Ceph RGW; new processes); each rewrites only its own section
+\`npm run bench:train\`, \`npm run bench:s3\`, \`npm run bench:startup -- --write-doc\` and \`npm run bench:hash -- --write-doc\` are separate
+programs (TensorFlow.js training; a Ceph RGW; new processes; packages engram does not depend on); each rewrites only its own section
 at the end of this page, which a full
 \`npm run bench\` keeps.
 
