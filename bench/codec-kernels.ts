@@ -8,10 +8,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { decodeChunk, encodeChunk, sha256Hex } from '../src/codec/index.ts';
-import { align16, groupBytes, groupBytesJs, groupBytesStats, planeRanges, ungroupBytes, ungroupBytesJs } from '../src/codec/byte-group.ts';
+import { groupBytes, groupBytesJs, groupBytesStats, planeRanges, ungroupBytes, ungroupBytesJs } from '../src/codec/byte-group.ts';
 import { applyDelta, applyDeltaGrouped, applyDeltaJs, undoDelta, undoDeltaGrouped, undoDeltaJs } from '../src/codec/delta-transform.ts';
 import { planeStats } from '../src/codec/plane-stats.ts';
-import { loadKernel } from '../src/codec/wasm/index.ts';
+import { align16, loadKernel } from '../src/codec/wasm/index.ts';
 import { checkpointF32, highHalves, safetensorsF32 } from '../test/helpers/kernel-chunks.ts';
 
 const rounds = Number(process.argv[2] ?? 15);

@@ -7,7 +7,7 @@
  * widths 2, 4 and 8); the TypeScript loops below are the reference and the fallback.
  */
 import { planeStats, sampleStep, statsFromCounts, type PlaneStats } from './plane-stats.ts';
-import { loadKernel, type WasmKernel } from './wasm/index.ts';
+import { align16, loadKernel, type WasmKernel } from './wasm/index.ts';
 
 /** Groups `data` into `width` planes; a tail shorter than one element follows the planes unchanged. */
 export function groupBytes(data: Uint8Array, width: number, out: Uint8Array = new Uint8Array(data.byteLength)): Uint8Array {
@@ -75,11 +75,6 @@ export const KERNEL_MIN_BYTES = 256;
 const BLOCK_BYTES = 128 * 1024;
 /** Words per plane of `block_stats`' running state: 256 counts, the repeats, the previous byte. */
 const STATS_WORDS = 258;
-
-/** Rounds a kernel-memory offset up to 16 bytes, the SIMD vector size. */
-export function align16(n: number): number {
-  return (n + 15) & ~15;
-}
 
 /** One input or the output of {@link runBlocked}: its bytes and whether they are grouped in planes. */
 export type BlockedBuffer = readonly [bytes: Uint8Array, grouped: boolean];

@@ -14,7 +14,7 @@
  *   base + 2112   …          encoder: the plane, then the word streams (4·r u16)
  *                            decoder: the payload, then the output plane
  */
-import { loadKernel } from './wasm/index.ts';
+import { align16, loadKernel } from './wasm/index.ts';
 import type { WasmKernel } from './wasm/index.ts';
 
 /**
@@ -57,7 +57,7 @@ export function ransKernel(): RansKernel | undefined {
       bound = null;
     } else {
       const bytes = kernel.reserve(0);
-      bound = { kernel, base: (kernel.heapBase + 15) & ~15, bytes, u32: new Uint32Array(bytes.buffer) };
+      bound = { kernel, base: align16(kernel.heapBase), bytes, u32: new Uint32Array(bytes.buffer) };
     }
   }
   return bound ?? undefined;
@@ -81,8 +81,6 @@ function reserve(b: RansKernel, bytes: number): boolean {
   }
   return true;
 }
-
-const align16 = (n: number): number => (n + 15) & ~15;
 
 /**
  * Copies `plane` into the kernel's memory (where {@link kernelEncode} then codes it, with room for

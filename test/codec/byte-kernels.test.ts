@@ -17,7 +17,8 @@ import { groupBytes, groupBytesJs, groupBytesStats, planeRanges, ungroupBytes, u
 import { applyDelta, applyDeltaGrouped, applyDeltaJs, deltaKind, undoDelta, undoDeltaGrouped, undoDeltaJs } from '../../src/codec/delta-transform.ts';
 import { planeStats } from '../../src/codec/plane-stats.ts';
 import { loadKernel, type WasmKernel } from '../../src/codec/wasm/index.ts';
-import { checkpointF32, highHalves, kernelChunks, randomBytes, safetensorsF32 } from '../helpers/kernel-chunks.ts';
+import { checkpointF32, highHalves, kernelChunks, safetensorsF32 } from '../helpers/kernel-chunks.ts';
+import { randomBytes } from '../helpers/weights.ts';
 
 // This file compares the kernels with the reference, so it runs them even when the suite is run
 // with ENGRAM_KERNELS=js (which the child process of the last test sets for itself).

@@ -18,32 +18,11 @@ import type { RansLoops } from '../../src/codec/rans.ts';
 import { KERNEL_MAX_BYTES, KERNEL_MIN_BYTES, ransKernel, ransKernelFor } from '../../src/codec/rans-kernel.ts';
 import { isEngramError } from '../../src/errors/index.ts';
 import { openFileSource, readTensorFile } from '../../src/formats/index.ts';
-import { rng } from '../helpers/weights.ts';
+import { drawnBytes, randomBytes, rng } from '../helpers/weights.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHECKPOINTS = ['step_0050', 'step_0100', 'step_0150'].map((s) => `test/fixtures/torch/corpus/${s}.pt`);
 const LARGE = 'test/fixtures/safetensors/large.safetensors';
-
-/** Deterministic bytes drawn from `weights` (relative frequencies of symbols 0, 1, 2, …). */
-function drawn(n: number, seed: number, weights: readonly number[]): Uint8Array {
-  const r = rng(seed);
-  const total = weights.reduce((a, b) => a + b, 0);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    let u = r() * total;
-    let s = 0;
-    while (s < weights.length - 1 && u >= weights[s]!) u -= weights[s++]!;
-    out[i] = s;
-  }
-  return out;
-}
-
-function uniform(n: number, seed: number): Uint8Array {
-  const r = rng(seed);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
-  return out;
-}
 
 /** Exponent-like: a geometric spread around one symbol, as the exponent byte of trained weights. */
 const skewed = [500, 200, 120, 80, 40, 25, 15, 10, 5, 3, 1, 1];
@@ -120,9 +99,9 @@ test('synthetic planes: the kernel encodes the same bytes and each side decodes 
   let planes = 0;
   for (let n = 0; n <= 64; n++) {
     differential(new Uint8Array(n).fill(n & 255), `${n} × one symbol`);
-    differential(drawn(n, n + 1, [1, 1]), `two symbols, ${n} bytes`);
-    differential(drawn(n, n + 2, skewed), `skewed, ${n} bytes`);
-    differential(uniform(n, n + 3), `uniform, ${n} bytes`);
+    differential(drawnBytes(n, n + 1, [1, 1]), `two symbols, ${n} bytes`);
+    differential(drawnBytes(n, n + 2, skewed), `skewed, ${n} bytes`);
+    differential(randomBytes(n, n + 3), `uniform, ${n} bytes`);
     planes += 4;
   }
   const r = rng(77);
@@ -131,20 +110,20 @@ test('synthetic planes: the kernel encodes the same bytes and each side decodes 
     const n = (Math.floor(65 * 1600 ** r()) | 1) >>> 0;
     const kind = j % 5;
     const p = kind === 0 ? new Uint8Array(n).fill(0x3f)
-      : kind === 1 ? drawn(n, j, [3, 1])
-      : kind === 2 ? drawn(n, j, skewed)
-      : kind === 3 ? uniform(n, j)
-      : drawn(n, j, [9999, 1]); // a word every ~10^4 symbols: the decoder's runs are short
+      : kind === 1 ? drawnBytes(n, j, [3, 1])
+      : kind === 2 ? drawnBytes(n, j, skewed)
+      : kind === 3 ? randomBytes(n, j)
+      : drawnBytes(n, j, [9999, 1]); // a word every ~10^4 symbols: the decoder's runs are short
     differential(p, `kind ${kind}, ${n} bytes`);
     planes++;
   }
   // Random bytes, then zeros that cost almost nothing: the streams run dry long before the symbols.
   const dry = new Uint8Array(1 << 18);
-  dry.set(uniform(1000, 6));
+  dry.set(randomBytes(1000, 6));
   differential(dry, 'random then zeros');
   // 4 MiB (grows the kernel's memory), skewed, and a length that is not a multiple of 4.
-  differential(drawn(4 << 20, 8, skewed), '4 MiB skewed');
-  differential(drawn((1 << 20) + 3, 9, skewed), '1 MiB + 3 skewed');
+  differential(drawnBytes(4 << 20, 8, skewed), '4 MiB skewed');
+  differential(drawnBytes((1 << 20) + 3, 9, skewed), '1 MiB + 3 skewed');
   planes += 3;
   assert.ok(planes >= 420, `${planes} synthetic planes`);
 });
@@ -185,12 +164,12 @@ test('real weight planes (fp32, bf16, XOR deltas of consecutive checkpoints): th
 
 test('corrupt payloads: both decoders give the same IntegrityMismatch, never other bytes than each other', () => {
   const cases: [string, Uint8Array][] = [
-    ['skewed', drawn(3001, 12, skewed)],
-    ['two symbols', drawn(2000, 15, [3, 1])],
+    ['skewed', drawnBytes(3001, 12, skewed)],
+    ['two symbols', drawnBytes(2000, 15, [3, 1])],
     ['one symbol', new Uint8Array(1500).fill(7)],
-    ['uniform', uniform(1200, 13)],
-    ['nearly constant', drawn(1 << 16, 16, [9999, 1])],
-    ['small', drawn(9, 17, skewed)],
+    ['uniform', randomBytes(1200, 13)],
+    ['nearly constant', drawnBytes(1 << 16, 16, [9999, 1])],
+    ['small', drawnBytes(9, 17, skewed)],
   ];
   let detected = 0;
   let trials = 0;
@@ -214,7 +193,7 @@ test('corrupt payloads: both decoders give the same IntegrityMismatch, never oth
 });
 
 test('the kernel decodes into a provided buffer, from a payload at any byte offset, and leaves nothing outside', () => {
-  const p = drawn(10007, 21, skewed);
+  const p = drawnBytes(10007, 21, skewed);
   const enc = ransEncode(p);
   const big = new Uint8Array(p.length + 10).fill(0xee);
   const into = big.subarray(3, 3 + p.length);

@@ -3,28 +3,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { isEngramError } from '../../src/errors/index.ts';
 import { ransDecode, ransEncode } from '../../src/codec/rans.ts';
-import { gaussian, rng } from '../helpers/weights.ts';
-
-/** Deterministic bytes drawn from `weights` (relative frequencies of symbols 0, 1, 2, …). */
-function drawn(n: number, seed: number, weights: readonly number[]): Uint8Array {
-  const r = rng(seed);
-  const total = weights.reduce((a, b) => a + b, 0);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    let u = r() * total;
-    let s = 0;
-    while (s < weights.length - 1 && u >= weights[s]!) u -= weights[s++]!;
-    out[i] = s;
-  }
-  return out;
-}
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const r = rng(seed);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
-  return out;
-}
+import { drawnBytes, gaussian, randomBytes, rng } from '../helpers/weights.ts';
 
 /** Byte `k` of every little-endian float32 of `f`. */
 function plane(f: Float32Array, k: number): Uint8Array {
@@ -89,16 +68,16 @@ test('round trips: empty, one byte, seven bytes, one repeated byte, all 256 symb
 
 test('round trips: skewed, random and odd lengths, including every length 0..64', () => {
   for (let n = 0; n <= 64; n++) {
-    roundTrip(drawn(n, n + 1, skewed), `skewed, ${n} bytes`);
+    roundTrip(drawnBytes(n, n + 1, skewed), `skewed, ${n} bytes`);
     roundTrip(randomBytes(n, n + 100), `random, ${n} bytes`);
-    roundTrip(drawn(n, n + 200, [1, 1]), `two symbols, ${n} bytes`);
+    roundTrip(drawnBytes(n, n + 200, [1, 1]), `two symbols, ${n} bytes`);
   }
   for (const n of [255, 256, 257, 4095, 4097, 65537, 100003]) {
-    roundTrip(drawn(n, n, skewed), `skewed, ${n} bytes`);
+    roundTrip(drawnBytes(n, n, skewed), `skewed, ${n} bytes`);
     roundTrip(randomBytes(n, n), `random, ${n} bytes`);
   }
   // One symbol at p ≈ 0.9999: a word every ~10^4 symbols, so the decoder's runs are short.
-  roundTrip(drawn(1 << 20, 5, [9999, 1]), 'nearly constant');
+  roundTrip(drawnBytes(1 << 20, 5, [9999, 1]), 'nearly constant');
   // Random bytes, then zeros that cost almost nothing: the streams run dry long before the symbols.
   const dry = new Uint8Array(1 << 18);
   dry.set(randomBytes(1000, 6));
@@ -161,7 +140,7 @@ test('the payload format is pinned: it is part of the storage format', () => {
 });
 
 test('truncation at every length is detected', () => {
-  const p = drawn(300, 11, skewed);
+  const p = drawnBytes(300, 11, skewed);
   const enc = ransEncode(p);
   for (let cut = 0; cut < enc.length; cut++) {
     assert.equal(outcome(() => ransDecode(enc.subarray(0, cut), p.length)), 'detected', `cut at ${cut} of ${enc.length}`);
@@ -193,9 +172,9 @@ function flipAll(p: Uint8Array): { flips: number; detected: number; silent: numb
 
 test('single-bit flips are detected (≥ 95%), and nothing but IntegrityMismatch is ever thrown', () => {
   for (const [name, p] of [
-    ['skewed', drawn(400, 12, skewed)],
+    ['skewed', drawnBytes(400, 12, skewed)],
     ['exponent plane', plane(gaussian(600, 4), 3)],
-    ['two symbols', drawn(300, 15, [3, 1])],
+    ['two symbols', drawnBytes(300, 15, [3, 1])],
     ['one symbol', new Uint8Array(50).fill(7)],
   ] as const) {
     const { flips, detected, silent } = flipAll(p);
@@ -211,7 +190,7 @@ test('near-random planes: most flips are detected; the rest cannot be, as their 
 });
 
 test('the final-state check catches a damaged state or word', () => {
-  const p = drawn(5000, 14, skewed);
+  const p = drawnBytes(5000, 14, skewed);
   const enc = ransEncode(p);
   // Skip the table to the states, then flip the lowest bit of each state, and one of the last word.
   const k = enc[1]! + 1;

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { rng } from './weights.ts';
+import { randomBytes } from './weights.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CKPT = `${ROOT}../shared/corpus/ckpt_seq/pt`;
@@ -53,14 +53,6 @@ export function highHalves(f32: Uint8Array): Uint8Array {
     out[j] = f32[i + 2]!;
     out[j + 1] = f32[i + 3]!;
   }
-  return out;
-}
-
-/** `n` seeded random bytes. */
-export function randomBytes(n: number, seed: number): Uint8Array {
-  const r = rng(seed);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 256) >>> 0;
   return out;
 }
 

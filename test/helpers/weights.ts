@@ -13,6 +13,28 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** `n` seeded random bytes (uniform over 0..255). */
+export function randomBytes(n: number, seed: number): Uint8Array {
+  const r = rng(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (r() * 256) >>> 0;
+  return out;
+}
+
+/** `n` seeded bytes drawn from `weights` (relative frequencies of symbols 0, 1, 2, …). */
+export function drawnBytes(n: number, seed: number, weights: readonly number[]): Uint8Array {
+  const r = rng(seed);
+  const total = weights.reduce((a, b) => a + b, 0);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let u = r() * total;
+    let s = 0;
+    while (s < weights.length - 1 && u >= weights[s]!) u -= weights[s++]!;
+    out[i] = s;
+  }
+  return out;
+}
+
 /** Gaussian float32 values with standard deviation `std`. */
 export function gaussian(n: number, seed: number, std = 0.02): Float32Array {
   const r = rng(seed);

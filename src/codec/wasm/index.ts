@@ -1,2 +1,2 @@
 /** @module The codec's WebAssembly kernels: loading a module and lending out its scratch memory. */
-export { kernelsEnabled, loadKernel, type KernelFunction, type WasmKernel } from './wasm-kernel.ts';
+export { align16, kernelsEnabled, loadKernel, type KernelFunction, type WasmKernel } from './wasm-kernel.ts';

@@ -35,6 +35,11 @@ export interface WasmKernel {
   reserve(bytes: number): Uint8Array;
 }
 
+/** Rounds a kernel-memory offset up to 16 bytes, the SIMD vector size. */
+export function align16(n: number): number {
+  return (n + 15) & ~15;
+}
+
 /** Whether kernels may be used at all: `ENGRAM_KERNELS=js` forces the TypeScript reference. */
 export function kernelsEnabled(): boolean {
   return process.env.ENGRAM_KERNELS !== 'js';
