@@ -54,6 +54,14 @@ export interface FormatDetector<R = object> {
   detect(probe: FileProbe): Detection<R> | Promise<Detection<R>>;
 }
 
+/**
+ * The detector of a format whose files begin with `magic`, whatever their name: it claims a file
+ * whose first bytes are the magic for `reader`, and a valid file of what engram lacks is kept opaque.
+ */
+export function magicDetector<R>(magic: readonly number[], precedence: number, reader: FormatReader<R>): FormatDetector<R> {
+  return { by: 'magic', precedence, opaqueWhenUnsupported: true, detect: ({ head }) => (magic.every((b, i) => head[i] === b) ? reader : undefined) };
+}
+
 /** A file of a directory format, whole, by its path relative to the directory. */
 export interface DirectoryFile {
   readonly path: string;

@@ -1,5 +1,5 @@
 /** @module GGUF as a registered format: recognised by its magic, written as ggml lays it out. */
-import type { TensorFormat, WithMetadata } from '../tensor-format.ts';
+import { magicDetector, type TensorFormat, type WithMetadata } from '../tensor-format.ts';
 import { ggmlTypeByName } from './ggml-type.ts';
 import type { GgufKv } from './gguf-value.ts';
 import { GGUF_MAGIC, readGguf } from './read-gguf.ts';
@@ -17,10 +17,7 @@ function stringKvs(metadata: Readonly<Record<string, string>> | undefined): Gguf
 export const ggufFormat: TensorFormat<object, WithMetadata> = {
   name: 'gguf',
   extensions: ['.gguf'],
-  detectors: [{
-    by: 'magic', precedence: 30, opaqueWhenUnsupported: true,
-    detect: ({ head }) => (GGUF_MAGIC.every((b, i) => head[i] === b) ? (src) => readGguf(src) : undefined),
-  }],
+  detectors: [magicDetector(GGUF_MAGIC, 30, (src) => readGguf(src))],
   writer: {
     name: 'gguf',
     canHold: (dtype) => ggmlTypeByName(dtype)?.dtype === dtype,

@@ -1,5 +1,5 @@
 /** @module HDF5 (Keras .h5 and others) as a registered format: its signature at offset 0; h5wasm reads and writes it. */
-import type { TensorFormat, WithMetadata } from '../tensor-format.ts';
+import { magicDetector, type TensorFormat, type WithMetadata } from '../tensor-format.ts';
 import { hdf5WriteDtype } from './hdf5-dtype.ts';
 import { HDF5_MAGIC } from './hdf5-superblock.ts';
 import { readHdf5, type ReadHdf5Options } from './read-hdf5.ts';
@@ -13,10 +13,7 @@ import { writeHdf5 } from './write-hdf5.ts';
 export const hdf5Format: TensorFormat<{ readonly hdf5?: ReadHdf5Options }, WithMetadata> = {
   name: 'hdf5',
   extensions: ['.h5', '.hdf5'],
-  detectors: [{
-    by: 'magic', precedence: 40, opaqueWhenUnsupported: true,
-    detect: ({ head }) => (HDF5_MAGIC.every((b, i) => head[i] === b) ? (src, o) => readHdf5(src, o.hdf5) : undefined),
-  }],
+  detectors: [magicDetector(HDF5_MAGIC, 40, (src, o: { readonly hdf5?: ReadHdf5Options }) => readHdf5(src, o.hdf5))],
   writer: {
     name: 'h5',
     canHold: (dtype) => hdf5WriteDtype(dtype) !== undefined,

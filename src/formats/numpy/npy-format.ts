@@ -1,6 +1,6 @@
 /** @module .npy as a registered format: one array, recognised by its magic whatever the file's name. */
 import { EngramError } from '../../errors/index.ts';
-import type { TensorFormat } from '../tensor-format.ts';
+import { magicDetector, type TensorFormat } from '../tensor-format.ts';
 import { NUMPY_DTYPES } from './npy-dtype.ts';
 import { NPY_MAGIC } from './npy-header.ts';
 import { readNpy } from './read-npy.ts';
@@ -10,10 +10,7 @@ import { npySteps, writeNpy } from './write-npy.ts';
 export const npyFormat: TensorFormat = {
   name: 'npy',
   extensions: ['.npy'],
-  detectors: [{
-    by: 'magic', precedence: 10, opaqueWhenUnsupported: true,
-    detect: ({ head }) => (NPY_MAGIC.every((b, i) => head[i] === b) ? (src) => readNpy(src) : undefined),
-  }],
+  detectors: [magicDetector(NPY_MAGIC, 10, (src) => readNpy(src))],
   writer: {
     name: 'npy',
     canHold: (dtype) => NUMPY_DTYPES.has(dtype),
