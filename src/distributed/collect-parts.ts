@@ -4,7 +4,7 @@
  * the ranks that never arrived. Needs nothing but the object store's list and get.
  */
 import { EngramError, isEngramError } from '../errors/index.ts';
-import type { Clock } from '../repo/index.ts';
+import { eachConcurrently, type Clock } from '../repo/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 import { decodeRankPart, type RankPart } from './rank-part.ts';
 import { rankPartKey, stagingPrefix } from './save-id.ts';
@@ -29,21 +29,16 @@ export async function collectParts(store: ObjectStore, saveId: string, ranks: re
     }
     // New parts are read a few at a time: a large world writes hundreds of them at once.
     const fresh = ranks.filter((r) => !parts.has(r) && present.has(r));
-    let next = 0;
-    const reader = async (): Promise<void> => {
-      while (next < fresh.length) {
-        const r = fresh[next++]!;
-        const key = rankPartKey(saveId, r);
-        try {
-          const part = decodeRankPart(key, await store.get(key));
-          if (part.rank !== r) throw new EngramError('IntegrityMismatch', `distributed save part ${key} says it is rank ${part.rank}'s`, { key, rank: part.rank });
-          parts.set(r, part);
-        } catch (e) {
-          if (!isEngramError(e, 'NotFound')) throw e;
-        }
+    await eachConcurrently(fresh, 16, async (r) => {
+      const key = rankPartKey(saveId, r);
+      try {
+        const part = decodeRankPart(key, await store.get(key));
+        if (part.rank !== r) throw new EngramError('IntegrityMismatch', `distributed save part ${key} says it is rank ${part.rank}'s`, { key, rank: part.rank });
+        parts.set(r, part);
+      } catch (e) {
+        if (!isEngramError(e, 'NotFound')) throw e;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(16, fresh.length) }, reader));
+    });
     const missing = ranks.filter((r) => !parts.has(r));
     if (missing.length === 0) return parts;
     const waited = options.clock.now() - start;

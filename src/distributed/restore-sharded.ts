@@ -3,7 +3,7 @@
  * target box of every tensor; only the chunks that hold bytes of that box are read (see
  * repo/tensor-region.ts), so N ranks together read each chunk about once, whatever world size wrote it.
  */
-import type { Snapshot, TensorEntry } from '../repo/index.ts';
+import { eachConcurrently, type Snapshot, type TensorEntry } from '../repo/index.ts';
 import type { Box } from '../repo/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { splitDim0 } from './default-region.ts';
@@ -61,16 +61,10 @@ export async function restoreSharded(snapshot: Snapshot, options: RestoreSharded
     jobs.push({ name, info, box });
   }
   const out = new Array<RestoredShard | undefined>(jobs.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const i = next++;
-      const { name, info, box } = jobs[i]!;
-      const tensor = await snapshot.readRegion(name, box.offsets, box.shape);
-      const whole = box.offsets.every((o, d) => o === 0 && box.shape[d] === info.shape[d]);
-      out[i] = { tensor, offsets: [...box.offsets], globalShape: [...info.shape], whole };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, jobs.length) }, worker));
+  await eachConcurrently(jobs, options.concurrency ?? 4, async ({ name, info, box }, i) => {
+    const tensor = await snapshot.readRegion(name, box.offsets, box.shape);
+    const whole = box.offsets.every((o, d) => o === 0 && box.shape[d] === info.shape[d]);
+    out[i] = { tensor, offsets: [...box.offsets], globalShape: [...info.shape], whole };
+  });
   return new Map(jobs.map((j, i) => [j.name, out[i]!]));
 }

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { writeSafetensors } from '../formats/index.ts';
-import type { Snapshot } from '../repo/index.ts';
+import { eachConcurrently, type Snapshot } from '../repo/index.ts';
 import type { NamedTensor } from '../tensor/index.ts';
 import { looseTensorNames } from './loose-tensor-names.ts';
 import type { OnProgress } from './ops-progress.ts';
@@ -66,38 +66,21 @@ async function restoreInto(snap: Snapshot, sink: RestoreSink, filesAtOnce: numbe
   let bytesDone = 0;
   let filesDone = 0;
   options.onProgress?.({ phase: 'restoring', bytesDone, bytesTotal, filesDone, filesTotal });
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < files.length) {
-      const f = files[next++]!;
-      try {
-        await sink.write(f.path, readAhead(snap.readFile(f.path)));
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-      bytesDone += f.size;
-      filesDone++;
-      options.onProgress?.({ phase: 'restoring', bytesDone, bytesTotal, filesDone, filesTotal });
-    }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(filesAtOnce, files.length)) }, worker));
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failure) throw failure.reason;
+  await eachConcurrently(files, filesAtOnce, async (f) => {
+    await sink.write(f.path, readAhead(snap.readFile(f.path)));
+    bytesDone += f.size;
+    filesDone++;
+    options.onProgress?.({ phase: 'restoring', bytesDone, bytesTotal, filesDone, filesTotal });
+  });
   // In snapshot order, whichever file finished first.
   const written: string[] = files.map((f) => f.path);
   const loose = looseTensorNames(snap);
   if (loose.length > 0) {
     const tensors = new Array<NamedTensor>(loose.length);
-    let at = 0;
-    await Promise.all(Array.from({ length: Math.min(LOOSE_AT_ONCE, loose.length) }, async () => {
-      while (at < loose.length) {
-        const i = at++;
-        const t = await snap.tensor(loose[i]!);
-        tensors[i] = { name: loose[i]!, dtype: t.dtype, shape: t.shape, data: t.data };
-      }
-    }));
+    await eachConcurrently(loose, LOOSE_AT_ONCE, async (name, i) => {
+      const t = await snap.tensor(name);
+      tensors[i] = { name, dtype: t.dtype, shape: t.shape, data: t.data };
+    });
     await sink.write(LOOSE_TENSORS_PATH, [writeSafetensors(tensors)]);
     written.push(LOOSE_TENSORS_PATH);
   }

@@ -5,15 +5,22 @@
 
 /**
  * Calls `fn` on every item, at most `limit` at once (none when `limit` < 1), items started in
- * order. Rejects with the first failure; calls already started still run to their end.
+ * order. After a failure no further item starts; once the calls in flight have ended it rejects
+ * with the first failure, so a caller cleaning up after it never races a call still running.
  */
 export async function eachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { readonly error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (failure === undefined && next < items.length) {
       const i = next++;
-      await fn(items[i]!, i);
+      try {
+        await fn(items[i]!, i);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
 }

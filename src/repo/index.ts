@@ -44,3 +44,4 @@ export { restoreFiles, safeJoin, writeFileAtomic } from './restore-files.ts';
 export { newId, systemClock } from './ids.ts';
 export type { Clock } from './ids.ts';
 export { CodecPool } from '../codec/index.ts';
+export { eachConcurrently } from './each-concurrently.ts';
