@@ -15,7 +15,7 @@ import { groupBytesStats, planeRanges, ungroupBytes } from './byte-group.ts';
 import { applyDelta, applyDeltaGrouped, deltaKind, undoDelta, undoDeltaGrouped } from './delta-transform.ts';
 import { sha256Hex } from './hash.ts';
 import { type PlaneStats } from './plane-stats.ts';
-import { ScratchPool } from './scratch-pool.ts';
+import { threadScratch } from './scratch-pool.ts';
 import { ransDecode, ransEncode } from './rans.ts';
 import { zstdCompress, zstdDecompress, zstdFrameContentSize } from './zstd.ts';
 
@@ -71,13 +71,15 @@ function corrupt(reason: string, data: Record<string, unknown> = {}): EngramErro
 
 function writeHeader(transform: ChunkTransform, codec: ChunkCodec, width: number, rawLength: number, baseHash: string | undefined, payloadLength: number): { out: Uint8Array; offset: number } {
   const headerLength = FIXED_HEADER + (baseHash ? BASE_HASH_BYTES : 0);
-  const out = new Uint8Array(headerLength + payloadLength);
+  // From the thread's pool: a codec worker's caller gives the object back once it is stored, so a
+  // save writes its chunk objects into memory it has touched before (see CodecPool.recycle).
+  const out = scratch.take(headerLength + payloadLength);
   out.set(MAGIC, 0);
   out[4] = VERSION;
   out[5] = TRANSFORMS.indexOf(transform);
   out[6] = CODECS.indexOf(codec);
   out[7] = width;
-  new DataView(out.buffer).setBigUint64(8, BigInt(rawLength), true);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(8, BigInt(rawLength), true);
   if (baseHash) out.set(Buffer.from(baseHash, 'hex'), FIXED_HEADER);
   return { out, offset: headerLength };
 }
@@ -111,8 +113,8 @@ export function readChunkHeader(encoded: Uint8Array): ChunkHeader {
   return { transform, codec, width, rawLength, headerLength: FIXED_HEADER };
 }
 
-/** This thread's intermediate buffers (grouped planes, deltas): see scratch-pool.ts. */
-const scratch = new ScratchPool();
+/** This thread's intermediate buffers (grouped planes, deltas) and results: see scratch-pool.ts. */
+const scratch = threadScratch;
 
 /** Plane codecs inside a per-plane payload. */
 const PLANE_RAW = 0;
@@ -341,7 +343,9 @@ export async function decodeChunk(encoded: Uint8Array, options: DecodeOptions = 
   if (h.width > 1 && h.transform !== 'none') {
     const grouped = bytes;
     // Ungrouping and undoing the delta are one pass (one kernel call) when the chunk is a delta.
-    bytes = base ? undoDeltaGrouped(grouped, base, h.width, h.transform === 'sub-delta' ? 'sub' : 'xor', new Uint8Array(grouped.byteLength)) : ungroupBytes(grouped, h.width);
+    // The result comes from the thread's pool too; see writeHeader.
+    const out = scratch.take(grouped.byteLength);
+    bytes = base ? undoDeltaGrouped(grouped, base, h.width, h.transform === 'sub-delta' ? 'sub' : 'xor', out) : ungroupBytes(grouped, h.width, out);
     scratch.give(grouped);
   } else if (base) {
     const out = bytes === payload ? new Uint8Array(bytes) : bytes;

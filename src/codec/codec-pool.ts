@@ -13,18 +13,25 @@ import { EngramError, type ErrorCode } from '../errors/index.ts';
 import { decodeChunk, encodeChunk } from './chunk-codec.ts';
 import { sha256Hex } from './hash.ts';
 
-/** A request to a codec worker. */
-export type CodecRequest =
+/**
+ * A request to a codec worker. `returns` are buffers the caller is done with (chunk objects it has
+ * stored, raw chunks it has copied out), transferred back for the worker to code into next.
+ */
+export type CodecRequest = (
   | { readonly op: 'encode'; readonly id: number; readonly raw: Uint8Array; readonly width: number; readonly level: number; readonly base?: { readonly hash: string; readonly bytes: Uint8Array }; readonly hash?: boolean }
-  | { readonly op: 'decode'; readonly id: number; readonly encoded: Uint8Array; readonly expectedHash?: string; readonly base?: { readonly hash: string; readonly bytes: Uint8Array } };
+  | { readonly op: 'decode'; readonly id: number; readonly encoded: Uint8Array; readonly expectedHash?: string; readonly base?: { readonly hash: string; readonly bytes: Uint8Array } }
+) & { readonly returns?: readonly ArrayBuffer[] };
 
-/** A codec worker's reply. */
+/** A codec worker's reply. `spares` are the request's input buffers, for the caller's next copies. */
 export type CodecReply =
-  | { readonly id: number; readonly ok: true; readonly bytes: Uint8Array; readonly spare?: ArrayBuffer; readonly hash?: string }
+  | { readonly id: number; readonly ok: true; readonly bytes: Uint8Array; readonly spares?: readonly ArrayBuffer[]; readonly hash?: string }
   | { readonly id: number; readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string; readonly data: Record<string, unknown> } };
 
 /** Recycled input buffers kept at most. */
 const MAX_SPARES = 16;
+/** Finished results kept to send back to the workers at most, and sent with one request at most. */
+const MAX_RETURNS = 16;
+const RETURNS_PER_REQUEST = 4;
 
 /** Chunks below this size are coded on the calling thread. */
 const INLINE_BELOW = 128 * 1024;
@@ -48,6 +55,10 @@ export class CodecPool {
    * one per chunk.
    */
   readonly #spares: ArrayBuffer[] = [];
+  /** Results the caller is done with ({@link recycle}), waiting to ride back to a worker. */
+  readonly #returns: ArrayBuffer[] = [];
+  /** Buffers {@link buffer} lent out (views of larger spares): {@link decode} may transfer them whole. */
+  readonly #lent = new WeakSet<ArrayBuffer>();
   #nextId = 1;
   #broken = false;
 
@@ -76,7 +87,7 @@ export class CodecPool {
   async encode(raw: Uint8Array, options: { width: number; level: number; base?: { hash: string; bytes: Uint8Array } }): Promise<Uint8Array> {
     const slot = raw.byteLength < INLINE_BELOW ? undefined : this.#slot();
     if (!slot) return encodeChunk(raw, options);
-    const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: this.#copy(raw), width: options.width, level: options.level, base: options.base && { hash: options.base.hash, bytes: options.base.bytes.slice() } };
+    const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: this.#copy(raw), width: options.width, level: options.level, base: options.base && { hash: options.base.hash, bytes: this.#copy(options.base.bytes) } };
     return (await this.#send(slot, req, [req.raw.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])])).bytes;
   }
 
@@ -101,20 +112,46 @@ export class CodecPool {
     if (!slot) {
       return decodeChunk(encoded, { expectedHash: options.expectedHash, getBase: base ? async () => base.bytes : undefined });
     }
-    const own = encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength && !(encoded.buffer instanceof SharedArrayBuffer) ? encoded : encoded.slice();
-    const req: CodecRequest = { op: 'decode', id: this.#nextId++, encoded: own, expectedHash: options.expectedHash, base: base && { hash: base.hash, bytes: base.bytes.slice() } };
+    const whole = encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength && !(encoded.buffer instanceof SharedArrayBuffer);
+    const own = whole || this.#lent.has(encoded.buffer as ArrayBuffer) ? encoded : encoded.slice();
+    const req: CodecRequest = { op: 'decode', id: this.#nextId++, encoded: own, expectedHash: options.expectedHash, base: base && { hash: base.hash, bytes: this.#copy(base.bytes) } };
     return (await this.#send(slot, req, [own.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])])).bytes;
+  }
+
+  /**
+   * Hands back a result of {@link encode} or {@link decode} (or a buffer from {@link buffer}) that
+   * the caller has finished with — a chunk object once stored, a raw chunk once copied out — so the
+   * next chunks are coded into memory already touched (first touch costs page faults, slower here
+   * than the coding itself). The caller must hold no other reference to `bytes` or to any view of
+   * its buffer: the buffer is moved to another thread (detached here) or written over. Buffers
+   * that are not plain, whole ArrayBuffers are ignored.
+   */
+  recycle(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < INLINE_BELOW) return;
+    if (this.#size > 0 && this.#returns.length < MAX_RETURNS) this.#returns.push(buffer);
+    else if (this.#spares.length < MAX_SPARES) this.#spares.push(buffer);
+  }
+
+  /**
+   * A buffer of exactly `length` bytes whose contents are undefined, recycled when a spare one is
+   * large enough: for reading a chunk object before {@link decode} (which transfers it to a
+   * worker, whose reply brings it back as a spare).
+   */
+  buffer(length: number): Uint8Array {
+    let at = -1;
+    for (let i = 0; i < this.#spares.length; i++) {
+      const len = this.#spares[i]!.byteLength;
+      if (len >= length && len <= 2 * length && (at < 0 || len < this.#spares[at]!.byteLength)) at = i;
+    }
+    const buffer = at >= 0 ? this.#spares.splice(at, 1)[0]! : new ArrayBuffer(length);
+    this.#lent.add(buffer);
+    return new Uint8Array(buffer, 0, length);
   }
 
   /** A transferable copy of `data`, in a recycled buffer when one is large enough. */
   #copy(data: Uint8Array): Uint8Array {
-    let at = -1;
-    for (let i = 0; i < this.#spares.length; i++) {
-      const len = this.#spares[i]!.byteLength;
-      if (len >= data.byteLength && len <= 2 * data.byteLength && (at < 0 || len < this.#spares[at]!.byteLength)) at = i;
-    }
-    const buffer = at >= 0 ? this.#spares.splice(at, 1)[0]! : new ArrayBuffer(data.byteLength);
-    const out = new Uint8Array(buffer, 0, data.byteLength);
+    const out = this.buffer(data.byteLength);
     out.set(data);
     return out;
   }
@@ -153,7 +190,7 @@ export class CodecPool {
       if (!p) return;
       this.#pending.delete(reply.id);
       this.#done(slot);
-      if (reply.ok && reply.spare && this.#spares.length < MAX_SPARES) this.#spares.push(reply.spare);
+      if (reply.ok) for (const b of reply.spares ?? []) if (this.#spares.length < MAX_SPARES) this.#spares.push(b);
       if (reply.ok) p.resolve({ bytes: reply.bytes, hash: reply.hash });
       else p.reject(new EngramError(reply.error.code, reply.error.message, reply.error.data));
     });
@@ -170,7 +207,8 @@ export class CodecPool {
       this.#pending.set(req.id, { resolve, reject, slot });
       // A worker with work in hand keeps the process alive until it answers.
       if (slot.busy++ === 0) slot.worker.ref();
-      slot.worker.postMessage(req, transfer);
+      const returns = this.#returns.splice(0, RETURNS_PER_REQUEST);
+      slot.worker.postMessage(returns.length > 0 ? { ...req, returns } : req, [...transfer, ...returns]);
     });
   }
 

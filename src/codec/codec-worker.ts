@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { EngramError } from '../errors/index.ts';
 import { decodeChunk, encodeChunk } from './chunk-codec.ts';
 import { sha256Hex } from './hash.ts';
+import { threadScratch } from './scratch-pool.ts';
 import type { CodecReply, CodecRequest } from './codec-pool.ts';
 
 const port = parentPort;
@@ -14,8 +15,10 @@ if (!port) throw new Error('codec-worker.ts must run in a worker thread');
 
 port.postMessage('ready');
 port.on('message', (req: CodecRequest) => {
+  // Buffers the caller has finished with: the next results are coded into them.
+  for (const b of req.returns ?? []) threadScratch.give(new Uint8Array(b));
   void handle(req).then(
-    (reply) => port.postMessage(reply, reply.ok ? [reply.bytes.buffer as ArrayBuffer, ...(reply.spare ? [reply.spare] : [])] : []),
+    (reply) => port.postMessage(reply, reply.ok ? [reply.bytes.buffer as ArrayBuffer, ...(reply.spares ?? [])] : []),
     (e: unknown) => {
       const err = e instanceof EngramError ? { code: e.code, message: e.message, data: e.data }
         : { code: 'IOError' as const, message: `codec worker failed: ${(e as Error)?.message ?? String(e)}`, data: {} };
@@ -31,9 +34,10 @@ async function handle(req: CodecRequest): Promise<CodecReply> {
     // Hash first: encoding does not change the input, but the hash must be of exactly these bytes.
     const hash = req.hash ? sha256Hex(req.raw) : undefined;
     const bytes = await encodeChunk(req.raw, { width: req.width, level: req.level, base });
-    // The input buffer goes back to the pool for the next chunk; the encoding never aliases it
+    // The input buffers go back to the pool for the next copies; the encoding never aliases them
     // (encodeChunk always writes a new object).
-    return { id: req.id, ok: true, bytes, spare: req.raw.buffer as ArrayBuffer, hash };
+    const spares = [req.raw.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])];
+    return { id: req.id, ok: true, bytes, spares, hash };
   }
   const bytes = await decodeChunk(req.encoded, {
     expectedHash: req.expectedHash,
@@ -42,8 +46,8 @@ async function handle(req: CodecRequest): Promise<CodecReply> {
       return req.base.bytes;
     },
   });
-  // A decoded raw chunk may be a view of the request's own buffer (a raw-stored chunk): copy so the
-  // reply owns what it transfers.
-  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer !== req.encoded.buffer ? bytes : bytes.slice();
-  return { id: req.id, ok: true, bytes: owned };
+  // A raw-stored chunk decodes to a view of the request's own buffer, which then goes back as the
+  // result; otherwise the encoded buffer goes back as a spare, for the caller's next read.
+  const spares = [...(bytes.buffer !== req.encoded.buffer ? [req.encoded.buffer as ArrayBuffer] : []), ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])];
+  return { id: req.id, ok: true, bytes, spares };
 }

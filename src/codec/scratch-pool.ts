@@ -5,8 +5,8 @@
  * chunk. Each thread has its own module instance, hence its own pool.
  */
 
-/** Buffers kept for reuse at most. */
-const MAX_FREE = 8;
+/** Buffers kept for reuse at most: a chunk's encode or decode holds about four at once, and a few more wait to come back from the other thread. */
+const MAX_FREE = 16;
 
 /** A small free list of ArrayBuffers. */
 export class ScratchPool {
@@ -32,3 +32,11 @@ export class ScratchPool {
     }
   }
 }
+
+/**
+ * This thread's pool: the codec's intermediate buffers and the chunk objects and raw chunks it
+ * returns. A buffer handed out for a result comes back through {@link ScratchPool.give} only from a
+ * caller that owns it and is done with it (CodecPool.recycle, from a codec worker's caller);
+ * anything else keeps its result and lets the collector have it.
+ */
+export const threadScratch = new ScratchPool();

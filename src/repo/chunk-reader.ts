@@ -19,8 +19,9 @@ export class ChunkReader {
   #cached = 0;
   readonly #cache = new Map<string, Uint8Array>();
   // Fetches under way, so that two readers of one chunk (tensors sharing a bundle, ranks' regions
-  // meeting inside a chunk, chains sharing a base) fetch and decode it once.
-  readonly #inflight = new Map<string, { item: string; raw: Promise<Uint8Array> }>();
+  // meeting inside a chunk, chains sharing a base) fetch and decode it once. `shared`: a second
+  // reader joined, so no one may recycle the result; `keep`: some reader wants it cached.
+  readonly #inflight = new Map<string, { item: string; raw: Promise<Uint8Array>; shared: boolean; keep: boolean }>();
 
   constructor(store: ObjectStore, options: { cacheBytes?: number; pool?: CodecPool } = {}) {
     this.#store = store;
@@ -28,18 +29,31 @@ export class ChunkReader {
     this.#budget = options.cacheBytes ?? 64 * 1024 * 1024;
   }
 
-  /** The verified raw bytes of chunk `hash`; `item` names what needed it, for errors. */
+  /**
+   * The verified raw bytes of chunk `hash`; `item` names what needed it, for errors. The result
+   * may be cached and shared with other readers: treat it as read-only.
+   */
   async chunk(hash: string, item: string, chain: readonly string[] = []): Promise<Uint8Array> {
+    return (await this.#fetch(hash, item, chain, true)).raw;
+  }
+
+  /**
+   * {@link chunk}, saying whether the caller is the result's only holder (`owned`: neither cached
+   * nor handed to another reader), who may then recycle its memory. `keep` caches it.
+   */
+  async #fetch(hash: string, item: string, chain: readonly string[], keep: boolean): Promise<{ raw: Uint8Array; owned: boolean }> {
     const hit = this.#cache.get(hash);
-    if (hit) return hit;
+    if (hit) return { raw: hit, owned: false };
     if (chain.includes(hash)) {
       // A damaged header naming a base further down its own chain: refuse rather than wait on itself.
       throw new EngramError('IntegrityMismatch', `${item}: chunk ${hash} is its own delta base (through ${chain.length} links)`, { item, chunk: hash, reason: 'base-cycle' });
     }
     const running = this.#inflight.get(hash);
     if (running) {
+      running.shared = true;
+      running.keep ||= keep;
       try {
-        return await running.raw;
+        return { raw: await running.raw, owned: false };
       } catch (e) {
         // The error names the item that started the fetch; say which one this caller was reading.
         if (isEngramError(e, 'IntegrityMismatch') && running.item !== item) {
@@ -48,10 +62,12 @@ export class ChunkReader {
         throw e;
       }
     }
-    const raw = this.#load(hash, item, [...chain, hash]);
-    this.#inflight.set(hash, { item, raw });
+    const entry = { item, raw: this.#load(hash, item, [...chain, hash]), shared: false, keep };
+    this.#inflight.set(hash, entry);
     try {
-      return await raw;
+      const raw = await entry.raw;
+      if (entry.keep) this.#remember(hash, raw);
+      return { raw, owned: !entry.keep && !entry.shared };
     } finally {
       this.#inflight.delete(hash);
     }
@@ -60,7 +76,8 @@ export class ChunkReader {
   async #load(hash: string, item: string, chain: readonly string[]): Promise<Uint8Array> {
     let encoded: Uint8Array;
     try {
-      encoded = await this.#store.get(chunkKey(hash));
+      // Into a buffer the codec workers gave back: fresh memory costs more to touch than to fill.
+      encoded = await this.#store.get(chunkKey(hash), undefined, { buffer: (n) => this.#pool.buffer(n) });
     } catch (e) {
       if (isEngramError(e, 'NotFound')) {
         throw new EngramError('IntegrityMismatch', `${item}: chunk ${hash} is missing from the store`, { item, chunk: hash, reason: 'missing' }, { cause: e });
@@ -79,12 +96,11 @@ export class ChunkReader {
       }
       throw e;
     }
-    this.#remember(hash, raw);
     return raw;
   }
 
   #remember(hash: string, raw: Uint8Array): void {
-    if (raw.byteLength > this.#budget / 4) return;
+    if (raw.byteLength > this.#budget / 4 || this.#cache.has(hash)) return;
     this.#cache.set(hash, raw);
     this.#cached += raw.byteLength;
     for (const [h, b] of this.#cache) {
@@ -96,7 +112,9 @@ export class ChunkReader {
 
   /**
    * Concatenates the ranges `refs` into `into` (or a new buffer of `byteLength`), fetching up to
-   * `concurrency` chunks at once.
+   * `concurrency` chunks at once. A chunk read whole is not cached (a restore reads each once) and
+   * its memory goes back to the codec pool once copied; a range of one (a bundle's member, a
+   * shard's region) is cached for the readers of the rest.
    */
   async read(refs: readonly ChunkRef[], byteLength: number, item: string, into?: Uint8Array, concurrency = 4): Promise<Uint8Array> {
     const out = into ?? new Uint8Array(byteLength);
@@ -110,8 +128,11 @@ export class ChunkReader {
       pos += r.length;
     }
     await eachConcurrently(refs, concurrency, async (r, i) => {
-      const raw = await this.chunk(r.hash, item);
+      const { raw, owned } = await this.#fetch(r.hash, item, [], false);
       out.set(raw.subarray(r.offset, r.offset + r.length), offsets[i]);
+      if (!owned) return;
+      if (r.offset === 0 && r.length === raw.byteLength) this.#pool.recycle(raw);
+      else this.#remember(r.hash, raw);
     });
     return out;
   }

@@ -81,18 +81,23 @@ export class ChunkWriter {
     await this.#pool.run(async () => {
       const { hash, encoded } = await this.#codecs.hashAndEncode(raw, { width, level: this.#level });
       onHash(hash);
-      if (this.chunks.has(hash)) return;
-      const known = this.#known.get(hash);
-      if (known) {
-        this.chunks.set(hash, known);
-        return;
+      try {
+        if (this.chunks.has(hash)) return;
+        const known = this.#known.get(hash);
+        if (known) {
+          this.chunks.set(hash, known);
+          return;
+        }
+        this.chunks.set(hash, { size: raw.byteLength, stored: 0 });
+        const key = chunkKey(hash);
+        const existing = await this.#store.head(key);
+        const info = existing ? await this.#describeExisting(key, raw.byteLength, existing.size) : await this.#put(key, raw.byteLength, encoded, undefined);
+        this.chunks.set(hash, info);
+        this.#known.set(hash, info);
+      } finally {
+        // Stored or not needed: its memory codes the next chunk (stores keep no reference to what they were given).
+        this.#codecs.recycle(encoded);
       }
-      this.chunks.set(hash, { size: raw.byteLength, stored: 0 });
-      const key = chunkKey(hash);
-      const existing = await this.#store.head(key);
-      const info = existing ? await this.#describeExisting(key, raw.byteLength, existing.size) : await this.#put(key, raw.byteLength, encoded, undefined);
-      this.chunks.set(hash, info);
-      this.#known.set(hash, info);
     });
   }
 
@@ -108,7 +113,11 @@ export class ChunkWriter {
     if (existing) return this.#describeExisting(key, raw.byteLength, existing.size);
     const baseBytes = base ? await base.load() : undefined;
     const encoded = await this.#codecs.encode(raw, { width, level: this.#level, base: base && baseBytes ? { hash: base.hash, bytes: baseBytes } : undefined });
-    return this.#put(key, raw.byteLength, encoded, base);
+    try {
+      return await this.#put(key, raw.byteLength, encoded, base);
+    } finally {
+      this.#codecs.recycle(encoded);
+    }
   }
 
   /** Writes an encoded chunk if absent and describes it (a concurrent writer may have won the race). */

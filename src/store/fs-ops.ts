@@ -30,8 +30,11 @@ export interface FsEntry {
 
 /** The calls FsStore makes. Errors are Node's errno errors, as thrown by node:fs. */
 export interface FsOps {
-  /** Reads `length` bytes from `offset` (the whole file when no range); checks the range with `check` once the size is known. */
-  read(path: string, range: { offset: number; length: number } | undefined, check: (size: number) => void): Promise<Uint8Array>;
+  /**
+   * Reads `length` bytes from `offset` (the whole file when no range); checks the range with `check`
+   * once the size is known, then reads into `buffer(length)` when given (else a new buffer).
+   */
+  read(path: string, range: { offset: number; length: number } | undefined, check: (size: number) => void, buffer?: (length: number) => Uint8Array): Promise<Uint8Array>;
   /** Creates `path` (failing if it exists), writes `data`, fsyncs it when `durable`, closes it. */
   writeNew(path: string, data: Uint8Array, durable: boolean): Promise<void>;
   link(from: string, to: string): Promise<void>;
@@ -52,13 +55,13 @@ const entryOf = (e: fs.Dirent): FsEntry => ({ name: e.name, isDirectory: e.isDir
 
 /** Every call on libuv's thread pool. */
 export const asyncFsOps: FsOps = {
-  async read(path, range, check) {
+  async read(path, range, check, buffer) {
     const fh = await open(path, 'r');
     try {
       const { size } = await fh.stat();
       const r = range ?? { offset: 0, length: size };
       check(size);
-      const out = new Uint8Array(r.length);
+      const out = buffer ? buffer(r.length) : new Uint8Array(r.length);
       let done = 0;
       while (done < r.length) {
         const { bytesRead } = await fh.read(out, done, r.length - done, r.offset + done);
@@ -99,13 +102,13 @@ export const asyncFsOps: FsOps = {
 
 /** Every call but fsync on the calling thread (for a thread that has nothing else to do meanwhile). */
 export const syncFsOps: FsOps = {
-  async read(path, range, check) {
+  async read(path, range, check, buffer) {
     const fd = fs.openSync(path, 'r');
     try {
       const size = fs.fstatSync(fd).size;
       const r = range ?? { offset: 0, length: size };
       check(size);
-      const out = new Uint8Array(r.length);
+      const out = buffer ? buffer(r.length) : new Uint8Array(r.length);
       let done = 0;
       while (done < r.length) {
         const n = fs.readSync(fd, out, done, r.length - done, r.offset + done);

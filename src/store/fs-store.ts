@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { EngramError, ioError as toIoError } from '../errors/index.ts';
 import { asyncFsOps, syncFsOps, type FsOps } from './fs-ops.ts';
 import { checkRange } from './memory-store.ts';
-import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
+import type { ByteRange, GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 
 const TEMP_PREFIX = '.tmp-';
 /** Writes a put tries when a concurrent delete keeps removing the object's directory. */
@@ -66,10 +66,10 @@ export class FsStore implements ObjectStore {
     return join(this.root, ...parts);
   }
 
-  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+  async get(key: string, range?: ByteRange, options: GetOptions = {}): Promise<Uint8Array> {
     const path = this.#path(key);
     try {
-      return await this.#fs.read(path, range, (size) => checkRange(key, size, range ?? { offset: 0, length: size }));
+      return await this.#fs.read(path, range, (size) => checkRange(key, size, range ?? { offset: 0, length: size }), options.buffer);
     } catch (e) {
       if (errno(e) === 'ENOENT') throw new EngramError('NotFound', `no object ${key} in ${this.location}`, { key }, { cause: e });
       throw ioError(e, 'cannot read', path);

@@ -34,6 +34,16 @@ export interface ByteRange {
   readonly length: number;
 }
 
+/** Options of {@link ObjectStore.get}. */
+export interface GetOptions {
+  /**
+   * Where to read the bytes: called once with the length to be returned, it yields a buffer of
+   * exactly that many bytes, which `get` fills and returns. Lets a reader of many objects reuse
+   * memory it has touched before. A store may ignore it and return a buffer of its own.
+   */
+  readonly buffer?: (length: number) => Uint8Array;
+}
+
 /**
  * A flat key → bytes store. Objects are immutable once written: engram never overwrites a key, and
  * a `put` is atomic: a reader sees all of an object or none of it, even after a crash.
@@ -42,8 +52,12 @@ export interface ObjectStore {
   /** A URL-like description of where the store lives, for messages. */
   readonly location: string;
   /** Reads an object, or a byte range of it. Throws `NotFound` when absent. */
-  get(key: string, range?: ByteRange): Promise<Uint8Array>;
-  /** Writes an object atomically and durably. Returns false only when `ifAbsent` found one. */
+  get(key: string, range?: ByteRange, options?: GetOptions): Promise<Uint8Array>;
+  /**
+   * Writes an object atomically and durably. Returns false only when `ifAbsent` found one. The
+   * store keeps no reference to `data` once the returned promise settles: the caller may reuse or
+   * transfer its memory then.
+   */
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<boolean>;
   /** Describes an object, or returns undefined when absent. */
   head(key: string): Promise<ObjectInfo | undefined>;
