@@ -1,6 +1,6 @@
 /**
  * @module A child process that restores a snapshot from a cold page cache and reports: the time
- * of each of `reps` whole restores (`snapshot.tensors` into preallocated, already-touched buffers,
+ * (and CPU time, user + system, every thread) of each of `reps` whole restores (`snapshot.tensors` into preallocated, already-touched buffers,
  * through a fresh repository handle, cache dropped before each), the time of each of `reps` lazy
  * loads of one tensor (fresh handle, cold cache), whether every tensor came back bit-exact
  * (SHA-256 against the source), and the process's peak RSS (VmHWM; see peak-rss.ts).
@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Repository } from '../src/index.ts';
+import { Repository } from './engram-lib.ts';
 import { dropPageCache } from './cold-cache.ts';
 import { peakRssKiB } from './peak-rss.ts';
 import { readTensorSetIndex } from './tensor-set.ts';
@@ -29,15 +29,22 @@ const view = (name: string): Uint8Array => {
 const mismatched = new Set<string>();
 
 const fullSeconds: number[] = [];
+const cpuPerRestore: number[] = [];
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 let method = '';
 for (let r = 0; r < reps; r++) {
   buffer.fill(1); // touched before timing: a training loop restores into memory it already owns
   method = dropPageCache([repoPath]);
+  const c0 = cpuNow();
   const t0 = performance.now();
   const repo = await Repository.open(repoPath);
   const snap = await repo.snapshot(ref);
   await snap.tensors({ into: (name) => view(name) });
   fullSeconds.push((performance.now() - t0) / 1000);
+  cpuPerRestore.push(cpuNow() - c0);
   await repo.close();
   for (const s of index.slots) {
     if (createHash('sha256').update(view(s.name)).digest('hex') !== expected[s.name]) mismatched.add(s.name);
@@ -59,6 +66,7 @@ const peak = peakRssKiB();
 process.stdout.write(`${JSON.stringify({
   lazySeconds,
   fullSeconds,
+  cpuPerRestore,
   rawBytes: index.rawBytes,
   bitExact: mismatched.size === 0,
   mismatched: [...mismatched].slice(0, 5),

@@ -4,7 +4,8 @@
  * depth of a snapshot's deepest delta chain as its manifest records it.
  */
 import { createHash } from 'node:crypto';
-import { Repository, type SnapshotManifest } from '../src/index.ts';
+import type { SnapshotManifest } from '../src/index.ts';
+import { Repository } from './engram-lib.ts';
 import { dropPageCache } from './cold-cache.ts';
 import { saveTensors, slotBytes, tensorHashes, type TensorSet } from './tensor-set.ts';
 import { syncDisks } from './warm-memory.ts';

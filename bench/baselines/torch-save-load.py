@@ -52,8 +52,10 @@ def main():
             raw += s["byteLength"]
 
     saves, fsyncs, loads, exact, size, method = [], [], [], True, 0, ""
+    save_cpu, load_cpu = [], []
     for _ in range(reps):
         os.sync()  # earlier writes' writeback is not this save's cost
+        c0 = time.process_time()
         t0 = time.perf_counter()
         with open(out, "wb") as f:
             torch.save(tensors, f)
@@ -64,14 +66,17 @@ def main():
         os.fsync(dfd)
         os.close(dfd)
         t_saved = time.perf_counter()
+        save_cpu.append(time.process_time() - c0)
         saves.append(t_saved - t0)
         fsyncs.append(t_saved - t_written)
         size = os.path.getsize(out)
 
         method = drop_cache(out)
+        c0 = time.process_time()
         t0 = time.perf_counter()
         loaded = torch.load(out)
         loads.append(time.perf_counter() - t0)
+        load_cpu.append(time.process_time() - c0)
         exact = exact and len(loaded) == len(tensors) and all(torch.equal(loaded[k], v) for k, v in tensors.items())
         del loaded
         os.remove(out)
@@ -85,6 +90,8 @@ def main():
         "coldCache": method,
         "exact": exact,
         "cpuSeconds": time.process_time(),
+        "saveCpuSeconds": save_cpu,
+        "loadCpuSeconds": load_cpu,
     }))
 
 

@@ -27,6 +27,9 @@ export interface TorchBaseline {
   readonly exact: boolean;
   /** CPU time the Python process used, all threads. */
   readonly cpuSeconds: number;
+  /** Per repetition: CPU time (user + system, all threads) of the save, and of the cold load. */
+  readonly saveCpuSeconds: number[];
+  readonly loadCpuSeconds: number[];
 }
 
 /** torch's version when /usr/bin/python3 can import it, else undefined. */

@@ -6,7 +6,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Repository } from '../../src/index.ts';
+import { Repository } from '../engram-lib.ts';
 import { zstdBaseline } from '../baselines/zstd.ts';
 import type { BenchContext } from '../bench-context.ts';
 import { deepestChain, isBitExact, median, restoreMeasured, saveMeasured, storedBytes } from '../engram-measure.ts';

@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Repository } from '../../src/index.ts';
+import { Repository } from '../engram-lib.ts';
 import { zstdBaseline } from '../baselines/zstd.ts';
 import type { BenchContext } from '../bench-context.ts';
 import { isBitExact, saveMeasured } from '../engram-measure.ts';
