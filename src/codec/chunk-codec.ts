@@ -55,6 +55,11 @@ export interface EncodeOptions {
   readonly level?: number;
   /** Encode as an XOR-delta against this chunk (same length) when that is smaller. */
   readonly base?: { readonly hash: string; readonly bytes: Uint8Array };
+  /**
+   * Where to write the object: called once with its length, returns a buffer of exactly that many
+   * bytes, or undefined for one of the thread's own (a codec worker writes into shared memory).
+   */
+  readonly output?: (length: number) => Uint8Array | undefined;
 }
 
 /** Options for {@link decodeChunk}. */
@@ -63,17 +68,22 @@ export interface DecodeOptions {
   readonly expectedHash?: string;
   /** Fetches the raw bytes of a delta base (by its hash). Required to decode delta chunks. */
   readonly getBase?: (hash: string) => Promise<Uint8Array>;
+  /**
+   * Where to write the raw bytes: called once with the raw length, returns a buffer of exactly that
+   * many bytes, or undefined for one of the thread's own. The result is then that buffer.
+   */
+  readonly output?: (length: number) => Uint8Array | undefined;
 }
 
 function corrupt(reason: string, data: Record<string, unknown> = {}): EngramError {
   return new EngramError('IntegrityMismatch', `chunk object is corrupt: ${reason}`, { reason, ...data });
 }
 
-function writeHeader(transform: ChunkTransform, codec: ChunkCodec, width: number, rawLength: number, baseHash: string | undefined, payloadLength: number): { out: Uint8Array; offset: number } {
+function writeHeader(transform: ChunkTransform, codec: ChunkCodec, width: number, rawLength: number, baseHash: string | undefined, payloadLength: number, output?: (length: number) => Uint8Array | undefined): { out: Uint8Array; offset: number } {
   const headerLength = FIXED_HEADER + (baseHash ? BASE_HASH_BYTES : 0);
-  // From the thread's pool: a codec worker's caller gives the object back once it is stored, so a
-  // save writes its chunk objects into memory it has touched before (see CodecPool.recycle).
-  const out = scratch.take(headerLength + payloadLength);
+  // Else from the thread's pool: a codec worker's caller gives the object back once it is stored,
+  // so a save writes its chunk objects into memory it has touched before (see CodecPool.recycle).
+  const out = output?.(headerLength + payloadLength) ?? scratch.take(headerLength + payloadLength);
   out.set(MAGIC, 0);
   out[4] = VERSION;
   out[5] = TRANSFORMS.indexOf(transform);
@@ -250,7 +260,7 @@ export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Prom
     }
   }
   const payloadLength = concat(best.payload);
-  const { out, offset } = writeHeader(best.transform, best.codec, best.width, raw.byteLength, best.baseHash, payloadLength);
+  const { out, offset } = writeHeader(best.transform, best.codec, best.width, raw.byteLength, best.baseHash, payloadLength, options.output);
   let at = offset;
   for (const p of best.payload) {
     out.set(p, at);
@@ -344,7 +354,7 @@ export async function decodeChunk(encoded: Uint8Array, options: DecodeOptions = 
     const grouped = bytes;
     // Ungrouping and undoing the delta are one pass (one kernel call) when the chunk is a delta.
     // The result comes from the thread's pool too; see writeHeader.
-    const out = scratch.take(grouped.byteLength);
+    const out = options.output?.(grouped.byteLength) ?? scratch.take(grouped.byteLength);
     bytes = base ? undoDeltaGrouped(grouped, base, h.width, h.transform === 'sub-delta' ? 'sub' : 'xor', out) : ungroupBytes(grouped, h.width, out);
     scratch.give(grouped);
   } else if (base) {
@@ -352,6 +362,14 @@ export async function decodeChunk(encoded: Uint8Array, options: DecodeOptions = 
     if (h.transform === 'sub-delta') undoDelta(out, base, h.width, out);
     else for (let i = 0; i < out.byteLength; i++) out[i] = out[i]! ^ base[i]!;
     bytes = out;
+  }
+  if (options.output && !(h.width > 1 && h.transform !== 'none')) {
+    // The paths that did not write into the output (a raw payload, one zstd frame): copy.
+    const out = options.output(bytes.byteLength);
+    if (out) {
+      out.set(bytes);
+      bytes = out;
+    }
   }
   if (options.expectedHash !== undefined) {
     const actual = sha256Hex(bytes);

@@ -12,20 +12,45 @@ import { Worker } from 'node:worker_threads';
 import { EngramError, type ErrorCode } from '../errors/index.ts';
 import { decodeChunk, encodeChunk } from './chunk-codec.ts';
 import { sha256Hex } from './hash.ts';
+import { readChunkHeader } from './chunk-codec.ts';
+import { SharedSlots, SLOT_BYTES } from './shared-slots.ts';
+
+/** Bytes held in a shared slot (shared-slots.ts): the slot's number and how many bytes from its start. */
+export interface SlotRef {
+  readonly slot: number;
+  readonly length: number;
+}
+
+/** Bytes a message carries: moved with it (transferred), or left in a shared slot. */
+export type CarriedBytes = Uint8Array | SlotRef;
 
 /**
  * A request to a codec worker. `returns` are buffers the caller is done with (chunk objects it has
- * stored, raw chunks it has copied out), transferred back for the worker to code into next.
+ * stored, raw chunks it has copied out), transferred back for the worker to code into next. `out`
+ * is a shared slot for the result. A `slot` message registers a shared slot with the worker.
  */
-export type CodecRequest = (
-  | { readonly op: 'encode'; readonly id: number; readonly raw: Uint8Array; readonly width: number; readonly level: number; readonly base?: { readonly hash: string; readonly bytes: Uint8Array }; readonly hash?: boolean }
-  | { readonly op: 'decode'; readonly id: number; readonly encoded: Uint8Array; readonly expectedHash?: string; readonly base?: { readonly hash: string; readonly bytes: Uint8Array } }
-) & { readonly returns?: readonly ArrayBuffer[] };
+export type CodecRequest =
+  | ((
+    | { readonly op: 'encode'; readonly id: number; readonly raw: CarriedBytes; readonly width: number; readonly level: number; readonly base?: { readonly hash: string; readonly bytes: CarriedBytes }; readonly hash?: boolean }
+    | { readonly op: 'decode'; readonly id: number; readonly encoded: CarriedBytes; readonly expectedHash?: string; readonly base?: { readonly hash: string; readonly bytes: CarriedBytes } }
+  ) & { readonly returns?: readonly ArrayBuffer[]; readonly out?: number })
+  | { readonly op: 'slot'; readonly index: number; readonly buffer: SharedArrayBuffer };
 
 /** A codec worker's reply. `spares` are the request's input buffers, for the caller's next copies. */
 export type CodecReply =
-  | { readonly id: number; readonly ok: true; readonly bytes: Uint8Array; readonly spares?: readonly ArrayBuffer[]; readonly hash?: string }
+  | { readonly id: number; readonly ok: true; readonly bytes: CarriedBytes; readonly spares?: readonly ArrayBuffer[]; readonly hash?: string }
   | { readonly id: number; readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string; readonly data: Record<string, unknown> } };
+
+/** Options of {@link CodecPool.encode} and {@link CodecPool.decode} that concern the result's memory. */
+export interface LeaseOption {
+  /**
+   * true: the result may live in a shared slot, which the caller MUST give back with
+   * {@link CodecPool.recycle} once done (and must not touch afterwards: the slot is written over).
+   * Crossing threads in a slot spares the garbage collector the external memory of a moved buffer.
+   * Default false: the result is the caller's to keep.
+   */
+  readonly lease?: boolean;
+}
 
 /** Recycled input buffers kept at most. */
 const MAX_SPARES = 16;
@@ -48,7 +73,11 @@ export class CodecPool {
   static #shared: CodecPool | undefined;
   readonly #size: number;
   readonly #slots: Slot[] = [];
-  readonly #pending = new Map<number, { resolve: (r: { bytes: Uint8Array; hash?: string }) => void; reject: (e: unknown) => void; slot: Slot }>();
+  readonly #pending = new Map<number, { resolve: (r: { bytes: CarriedBytes; hash?: string }) => void; reject: (e: unknown) => void; slot: Slot }>();
+  /** Shared slots every worker knows, for results and inputs of leasing callers. */
+  readonly #arena = new SharedSlots((index, buffer) => {
+    for (const s of this.#slots) s.worker.postMessage({ op: 'slot', index, buffer } satisfies CodecRequest);
+  });
   /**
    * Input buffers the workers sent back, reused for the next copies: memory touched for the first
    * time is slow (page faults), so a save recycles a few chunk-sized buffers instead of allocating
@@ -84,38 +113,142 @@ export class CodecPool {
   }
 
   /** {@link encodeChunk} on a worker. `raw` is copied; the caller may reuse it once this resolves. */
-  async encode(raw: Uint8Array, options: { width: number; level: number; base?: { hash: string; bytes: Uint8Array } }): Promise<Uint8Array> {
+  async encode(raw: Uint8Array, options: { width: number; level: number; base?: { hash: string; bytes: Uint8Array } } & LeaseOption): Promise<Uint8Array> {
     const slot = raw.byteLength < INLINE_BELOW ? undefined : this.#slot();
     if (!slot) return encodeChunk(raw, options);
-    const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: this.#copy(raw), width: options.width, level: options.level, base: options.base && { hash: options.base.hash, bytes: this.#copy(options.base.bytes) } };
-    return (await this.#send(slot, req, [req.raw.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])])).bytes;
+    const base = options.base;
+    if (options.lease && this.#fits(raw.byteLength, base ? 3 : 2)) {
+      return (await this.#encodeShared(slot, raw, { op: 'encode', width: options.width, level: options.level }, base)).bytes;
+    }
+    const input = this.#copy(raw);
+    const baseCopy = base && this.#copy(base.bytes);
+    const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: input, width: options.width, level: options.level, base: base && baseCopy && { hash: base.hash, bytes: baseCopy } };
+    return this.#own((await this.#send(slot, req, [input.buffer as ArrayBuffer, ...(baseCopy ? [baseCopy.buffer as ArrayBuffer] : [])])).bytes);
   }
 
   /** SHA-256 of `raw` and its {@link encodeChunk} encoding (no delta base), both on a worker. */
-  async hashAndEncode(raw: Uint8Array, options: { width: number; level: number }): Promise<{ hash: string; encoded: Uint8Array }> {
+  async hashAndEncode(raw: Uint8Array, options: { width: number; level: number } & LeaseOption): Promise<{ hash: string; encoded: Uint8Array }> {
     const slot = raw.byteLength < INLINE_BELOW ? undefined : this.#slot();
     if (!slot) return { hash: sha256Hex(raw), encoded: await encodeChunk(raw, options) };
-    const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: this.#copy(raw), width: options.width, level: options.level, hash: true };
-    const reply = await this.#send(slot, req, [req.raw.buffer as ArrayBuffer]);
+    const reply = options.lease && this.#fits(raw.byteLength, 2)
+      ? await this.#encodeShared(slot, raw, { op: 'encode', width: options.width, level: options.level, hash: true }, undefined)
+      : await (async () => {
+        const input = this.#copy(raw);
+        const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: input, width: options.width, level: options.level, hash: true };
+        const r = await this.#send(slot, req, [input.buffer as ArrayBuffer]);
+        return { bytes: this.#own(r.bytes), hash: r.hash };
+      })();
     if (reply.hash === undefined) throw new EngramError('IOError', 'codec worker did not return a hash');
     return { hash: reply.hash, encoded: reply.bytes };
   }
 
   /**
    * {@link decodeChunk} on a worker: decodes, undoes a delta against `base` (the verified raw bytes
-   * of the chunk the header names) and checks `expectedHash`. `encoded` is transferred: the caller
-   * must not use it afterwards.
+   * of the chunk the header names) and checks `expectedHash`. `encoded` is transferred (or, if it is
+   * a leased buffer from {@link buffer}, taken over): the caller must not use it afterwards.
    */
-  async decode(encoded: Uint8Array, options: { expectedHash?: string; base?: { hash: string; bytes: Uint8Array } }): Promise<Uint8Array> {
+  async decode(encoded: Uint8Array, options: { expectedHash?: string; base?: { hash: string; bytes: Uint8Array } } & LeaseOption): Promise<Uint8Array> {
     const slot = encoded.byteLength < INLINE_BELOW ? undefined : this.#slot();
     const base = options.base;
-    if (!slot) {
-      return decodeChunk(encoded, { expectedHash: options.expectedHash, getBase: base ? async () => base.bytes : undefined });
+    const inSlot = this.#arena.slotOf(encoded);
+    if (slot && options.lease && readChunkHeader(encoded).rawLength <= SLOT_BYTES && this.#fits(encoded.byteLength, (inSlot === undefined ? 1 : 0) + 1 + (base ? 1 : 0))) {
+      return this.#decodeShared(slot, encoded, options.expectedHash, base);
     }
-    const whole = encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength && !(encoded.buffer instanceof SharedArrayBuffer);
-    const own = whole || this.#lent.has(encoded.buffer as ArrayBuffer) ? encoded : encoded.slice();
-    const req: CodecRequest = { op: 'decode', id: this.#nextId++, encoded: own, expectedHash: options.expectedHash, base: base && { hash: base.hash, bytes: this.#copy(base.bytes) } };
-    return (await this.#send(slot, req, [own.buffer as ArrayBuffer, ...(req.base ? [req.base.bytes.buffer as ArrayBuffer] : [])])).bytes;
+    // No slot for it: a leased input becomes an ordinary buffer again, and its slot is free.
+    const input = inSlot === undefined ? encoded : encoded.slice();
+    if (inSlot !== undefined) this.#arena.giveBack(encoded);
+    if (!slot) {
+      return decodeChunk(input, { expectedHash: options.expectedHash, getBase: base ? async () => base.bytes : undefined });
+    }
+    const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength && !(input.buffer instanceof SharedArrayBuffer);
+    const own = whole || this.#lent.has(input.buffer as ArrayBuffer) ? input : input.slice();
+    const baseCopy = base && this.#copy(base.bytes);
+    const req: CodecRequest = { op: 'decode', id: this.#nextId++, encoded: own, expectedHash: options.expectedHash, base: base && baseCopy && { hash: base.hash, bytes: baseCopy } };
+    return this.#own((await this.#send(slot, req, [own.buffer as ArrayBuffer, ...(baseCopy ? [baseCopy.buffer as ArrayBuffer] : [])])).bytes);
+  }
+
+  /** Whether `bytes` (and a chunk object's header) fit a slot and `count` slots are free. */
+  #fits(bytes: number, count: number): boolean {
+    return bytes + 64 <= SLOT_BYTES && this.#arena.available() >= count;
+  }
+
+  /** A shared slot holding a copy of `data`. */
+  #slotted(data: Uint8Array): number {
+    const index = this.#arena.take()!;
+    new Uint8Array(this.#arena.buffers[index]!, 0, data.byteLength).set(data);
+    return index;
+  }
+
+  /** A reply's bytes as the caller's: a moved buffer as is; a slot (not asked for) copied out and freed. */
+  #own(bytes: CarriedBytes): Uint8Array {
+    if (bytes instanceof Uint8Array) return bytes;
+    const copy = new Uint8Array(this.#arena.buffers[bytes.slot]!, 0, bytes.length).slice();
+    this.#arena.release(bytes.slot);
+    return copy;
+  }
+
+  /** The result of a request that wrote into slot `out`, leased to the caller. */
+  #leased(bytes: CarriedBytes, out: number): Uint8Array {
+    if (bytes instanceof Uint8Array) {
+      // The result did not fit the slot: it came as a moved buffer.
+      this.#arena.release(out);
+      return bytes;
+    }
+    return this.#arena.lease(out, bytes.length);
+  }
+
+  async #encodeShared(slot: Slot, raw: Uint8Array, fields: { op: 'encode'; width: number; level: number; hash?: boolean }, base: { hash: string; bytes: Uint8Array } | undefined): Promise<{ bytes: Uint8Array; hash?: string }> {
+    const rawSlot = this.#slotted(raw);
+    const baseSlot = base ? this.#slotted(base.bytes) : undefined;
+    const out = this.#arena.take()!;
+    const req: CodecRequest = {
+      ...fields, id: this.#nextId++, raw: { slot: rawSlot, length: raw.byteLength }, out,
+      base: base && baseSlot !== undefined ? { hash: base.hash, bytes: { slot: baseSlot, length: base.bytes.byteLength } } : undefined,
+    };
+    let reply: { bytes: CarriedBytes; hash?: string };
+    try {
+      reply = await this.#send(slot, req, []);
+    } catch (e) {
+      this.#arena.release(out);
+      throw e;
+    } finally {
+      // The worker has answered (or died): it reads the inputs no more.
+      this.#arena.release(rawSlot);
+      if (baseSlot !== undefined) this.#arena.release(baseSlot);
+    }
+    return { bytes: this.#leased(reply.bytes, out), hash: reply.hash };
+  }
+
+  async #decodeShared(slot: Slot, encoded: Uint8Array, expectedHash: string | undefined, base: { hash: string; bytes: Uint8Array } | undefined): Promise<Uint8Array> {
+    const inSlot = this.#arena.claim(encoded) ?? this.#slotted(encoded);
+    const baseSlot = base ? this.#slotted(base.bytes) : undefined;
+    const out = this.#arena.take()!;
+    const req: CodecRequest = {
+      op: 'decode', id: this.#nextId++, encoded: { slot: inSlot, length: encoded.byteLength }, expectedHash, out,
+      base: base && baseSlot !== undefined ? { hash: base.hash, bytes: { slot: baseSlot, length: base.bytes.byteLength } } : undefined,
+    };
+    let reply: { bytes: CarriedBytes };
+    try {
+      reply = await this.#send(slot, req, []);
+    } catch (e) {
+      this.#arena.release(out);
+      throw e;
+    } finally {
+      this.#arena.release(inSlot);
+      if (baseSlot !== undefined) this.#arena.release(baseSlot);
+    }
+    return this.#leased(reply.bytes, out);
+  }
+
+  /**
+   * `bytes` as memory of the caller's own: a leased result (see {@link LeaseOption}) is copied out
+   * and its slot given back; anything else is returned as is.
+   */
+  unlease(bytes: Uint8Array): Uint8Array {
+    if (this.#arena.slotOf(bytes) === undefined) return bytes;
+    const copy = bytes.slice();
+    this.#arena.giveBack(bytes);
+    return copy;
   }
 
   /**
@@ -127,6 +260,7 @@ export class CodecPool {
    * that are not plain, whole ArrayBuffers are ignored.
    */
   recycle(bytes: Uint8Array): void {
+    if (this.#arena.giveBack(bytes)) return;
     const buffer = bytes.buffer;
     if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < INLINE_BELOW) return;
     if (this.#size > 0 && this.#returns.length < MAX_RETURNS) this.#returns.push(buffer);
@@ -138,7 +272,11 @@ export class CodecPool {
    * large enough: for reading a chunk object before {@link decode} (which transfers it to a
    * worker, whose reply brings it back as a spare).
    */
-  buffer(length: number): Uint8Array {
+  buffer(length: number, options: LeaseOption = {}): Uint8Array {
+    if (options.lease && length <= SLOT_BYTES && this.#arena.available() > 2) {
+      // Leaves two slots, so that a decode of it finds its output slot.
+      return this.#arena.lease(this.#arena.take()!, length);
+    }
     let at = -1;
     for (let i = 0; i < this.#spares.length; i++) {
       const len = this.#spares[i]!.byteLength;
@@ -181,6 +319,8 @@ export class CodecPool {
     const entry = import.meta.url.endsWith('.ts') ? './codec-worker-boot.js' : './codec-worker.js';
     const worker = new Worker(new URL(entry, import.meta.url));
     const slot: Slot = { worker, busy: 0, ready: false };
+    // Messages arrive in order: the worker knows every slot before any request names one.
+    this.#arena.buffers.forEach((buffer, index) => worker.postMessage({ op: 'slot', index, buffer } satisfies CodecRequest));
     worker.on('message', (reply: CodecReply | 'ready') => {
       if (reply === 'ready') {
         slot.ready = true;
@@ -202,8 +342,8 @@ export class CodecPool {
     return slot;
   }
 
-  #send(slot: Slot, req: CodecRequest, transfer: ArrayBuffer[]): Promise<{ bytes: Uint8Array; hash?: string }> {
-    return new Promise<{ bytes: Uint8Array; hash?: string }>((resolve, reject) => {
+  #send(slot: Slot, req: CodecRequest & { id: number }, transfer: ArrayBuffer[]): Promise<{ bytes: CarriedBytes; hash?: string }> {
+    return new Promise<{ bytes: CarriedBytes; hash?: string }>((resolve, reject) => {
       this.#pending.set(req.id, { resolve, reject, slot });
       // A worker with work in hand keeps the process alive until it answers.
       if (slot.busy++ === 0) slot.worker.ref();

@@ -11,6 +11,16 @@ import { chunkKey } from './chunk-key.ts';
 import type { ChunkRef } from './manifest.ts';
 import { eachConcurrently } from './each-concurrently.ts';
 
+/** A fetch under way and who is waiting for it. */
+interface Fetch {
+  readonly item: string;
+  result: Promise<{ raw: Uint8Array; owned: boolean }>;
+  /** A second reader joined: no one may recycle the result. */
+  shared: boolean;
+  /** Some reader wants it cached. */
+  keep: boolean;
+}
+
 /** Reads and verifies chunks of one repository. */
 export class ChunkReader {
   readonly #store: ObjectStore;
@@ -21,7 +31,7 @@ export class ChunkReader {
   // Fetches under way, so that two readers of one chunk (tensors sharing a bundle, ranks' regions
   // meeting inside a chunk, chains sharing a base) fetch and decode it once. `shared`: a second
   // reader joined, so no one may recycle the result; `keep`: some reader wants it cached.
-  readonly #inflight = new Map<string, { item: string; raw: Promise<Uint8Array>; shared: boolean; keep: boolean }>();
+  readonly #inflight = new Map<string, Fetch>();
 
   constructor(store: ObjectStore, options: { cacheBytes?: number; pool?: CodecPool } = {}) {
     this.#store = store;
@@ -53,7 +63,7 @@ export class ChunkReader {
       running.shared = true;
       running.keep ||= keep;
       try {
-        return { raw: await running.raw, owned: false };
+        return { raw: (await running.result).raw, owned: false };
       } catch (e) {
         // The error names the item that started the fetch; say which one this caller was reading.
         if (isEngramError(e, 'IntegrityMismatch') && running.item !== item) {
@@ -62,23 +72,36 @@ export class ChunkReader {
         throw e;
       }
     }
-    const entry = { item, raw: this.#load(hash, item, [...chain, hash]), shared: false, keep };
+    const entry: Fetch = { item, result: Promise.resolve({ raw: new Uint8Array(0), owned: false }), shared: false, keep };
+    // Who holds the result is settled in the same step that ends the fetch, so no reader joins after
+    // the decision: a sole reader gets it as decoded (perhaps a leased slot it must recycle); a
+    // result that is shared or cached becomes memory of its own first.
+    entry.result = this.#load(hash, item, [...chain, hash]).then(
+      (raw) => {
+        this.#inflight.delete(hash);
+        if (!entry.keep && !entry.shared) return { raw, owned: true };
+        const own = this.#pool.unlease(raw);
+        if (entry.keep) this.#remember(hash, own);
+        return { raw: own, owned: false };
+      },
+      (e: unknown) => {
+        this.#inflight.delete(hash);
+        throw e;
+      },
+    );
     this.#inflight.set(hash, entry);
-    try {
-      const raw = await entry.raw;
-      if (entry.keep) this.#remember(hash, raw);
-      return { raw, owned: !entry.keep && !entry.shared };
-    } finally {
-      this.#inflight.delete(hash);
-    }
+    return entry.result;
   }
 
   async #load(hash: string, item: string, chain: readonly string[]): Promise<Uint8Array> {
     let encoded: Uint8Array;
+    let lent: Uint8Array | undefined;
     try {
-      // Into a buffer the codec workers gave back: fresh memory costs more to touch than to fill.
-      encoded = await this.#store.get(chunkKey(hash), undefined, { buffer: (n) => this.#pool.buffer(n) });
+      // Into a shared slot (or a buffer the codec workers gave back): fresh memory costs more to
+      // touch than to fill, and a slot crosses to a worker without being moved.
+      encoded = await this.#store.get(chunkKey(hash), undefined, { buffer: (n) => (lent = this.#pool.buffer(n, { lease: true })) });
     } catch (e) {
+      if (lent) this.#pool.recycle(lent);
       if (isEngramError(e, 'NotFound')) {
         throw new EngramError('IntegrityMismatch', `${item}: chunk ${hash} is missing from the store`, { item, chunk: hash, reason: 'missing' }, { cause: e });
       }
@@ -89,8 +112,10 @@ export class ChunkReader {
       // The base (if any) is read and verified here, so the worker gets everything it needs at once.
       const baseHash = readChunkHeader(encoded).baseHash;
       const base = baseHash ? { hash: baseHash, bytes: await this.chunk(baseHash, item, chain) } : undefined;
-      raw = await this.#pool.decode(encoded, { expectedHash: hash, base });
+      raw = await this.#pool.decode(encoded, { expectedHash: hash, base, lease: true });
     } catch (e) {
+      // Still leased if the decode refused it before taking it over (a bad header).
+      this.#pool.recycle(encoded);
       if (isEngramError(e, 'IntegrityMismatch')) {
         throw new EngramError('IntegrityMismatch', `${item}: chunk ${hash} is corrupt (${e.message})`, { ...e.data, item, chunk: hash }, { cause: e });
       }
@@ -132,7 +157,7 @@ export class ChunkReader {
       out.set(raw.subarray(r.offset, r.offset + r.length), offsets[i]);
       if (!owned) return;
       if (r.offset === 0 && r.length === raw.byteLength) this.#pool.recycle(raw);
-      else this.#remember(r.hash, raw);
+      else this.#remember(r.hash, this.#pool.unlease(raw));
     });
     return out;
   }

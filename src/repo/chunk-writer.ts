@@ -79,7 +79,7 @@ export class ChunkWriter {
    */
   async addFresh(raw: Uint8Array, width: number, onHash: (hash: string) => void): Promise<void> {
     await this.#pool.run(async () => {
-      const { hash, encoded } = await this.#codecs.hashAndEncode(raw, { width, level: this.#level });
+      const { hash, encoded } = await this.#codecs.hashAndEncode(raw, { width, level: this.#level, lease: true });
       onHash(hash);
       try {
         if (this.chunks.has(hash)) return;
@@ -112,7 +112,7 @@ export class ChunkWriter {
     const existing = await this.#store.head(key);
     if (existing) return this.#describeExisting(key, raw.byteLength, existing.size);
     const baseBytes = base ? await base.load() : undefined;
-    const encoded = await this.#codecs.encode(raw, { width, level: this.#level, base: base && baseBytes ? { hash: base.hash, bytes: baseBytes } : undefined });
+    const encoded = await this.#codecs.encode(raw, { width, level: this.#level, base: base && baseBytes ? { hash: base.hash, bytes: baseBytes } : undefined, lease: true });
     try {
       return await this.#put(key, raw.byteLength, encoded, base);
     } finally {
