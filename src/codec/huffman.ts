@@ -27,8 +27,8 @@
  * Huffman's prefix codes resynchronise, so a damaged stream often still decodes to the right
  * number of symbols; the check catches it: a Fletcher-style sum over the plane as little-endian u32
  * words, zero-padded to a multiple of 16 bytes, in four lanes (word i goes to lane i mod 4), each
- * lane a running sum A and a sum of running sums B, mod 2^32, folded into one word. It runs at
- * memory speed in SIMD.
+ * lane a running sum A and a sum of running sums B, mod 2^32, folded with the plane's length into
+ * one word (foldCheck). It runs at memory speed in SIMD.
  *
  * Code lengths are limited to {@link MAX_LENGTH} bits by package-merge (huffman-lengths.ts), so the
  * decoder's table (2^11 u16 entries) stays in L1; the longest code present sets the table's size.
@@ -103,11 +103,11 @@ export function planeCheck(p: Uint8Array): number {
     a2 = (a2 + w[2]!) | 0; b2 = (b2 + a2) | 0;
     a3 = (a3 + w[3]!) | 0; b3 = (b3 + a3) | 0;
   }
-  return foldCheck(a0, a1, a2, a3, b0, b1, b2, b3);
+  return foldCheck(a0, a1, a2, a3, b0, b1, b2, b3, n);
 }
 
 /** Folds the eight lane sums into the check word (wasm/huffman.c folds the same way). */
-function foldCheck(a0: number, a1: number, a2: number, a3: number, b0: number, b1: number, b2: number, b3: number): number {
+function foldCheck(a0: number, a1: number, a2: number, a3: number, b0: number, b1: number, b2: number, b3: number, n: number): number {
   let h = a0 ^ Math.imul(a1, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 15), 0x85ebca77) ^ a2;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae3d) ^ a3;
@@ -115,7 +115,9 @@ function foldCheck(a0: number, a1: number, a2: number, a3: number, b0: number, b
   h = Math.imul(h ^ (h >>> 15), 0x85ebca77) ^ b1;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae3d) ^ b2;
   h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ b3;
-  return (h ^ (h >>> 15)) >>> 0;
+  // The length too: zero padding leaves the sums as they are.
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca77) ^ n;
+  return (h ^ (h >>> 13)) >>> 0;
 }
 
 /**

@@ -55,7 +55,8 @@ static uint32_t plane_check(const uint8_t *p, uint32_t n) {
   h = ((h ^ (h >> 15)) * 0x85ebca77u) ^ b1;
   h = ((h ^ (h >> 13)) * 0xc2b2ae3du) ^ b2;
   h = ((h ^ (h >> 16)) * 0x27d4eb2fu) ^ b3;
-  return h ^ (h >> 15);
+  h = ((h ^ (h >> 15)) * 0x85ebca77u) ^ n;
+  return h ^ (h >> 13);
 }
 
 /**
