@@ -95,11 +95,11 @@ export function kernelHistogram(b: HuffmanKernel, plane: Uint8Array, counts: Uin
 
 /**
  * Codes the plane of `n` bytes that {@link kernelHistogram} copied in with `codes` (code | length
- * << 16, at most `longest` ≤ 12 bits) into `out[at…]`, stream after stream, each of the byte length in `bytes`
+ * << 16, at most 12 bits, 0 for absent symbols) into `out[at…]`, stream after stream, each of the byte length in `bytes`
  * (which the caller computed from the histogram; a kernel that disagrees is a bug, thrown as such).
  * Returns false (and nothing written) when the memory cannot grow to the streams.
  */
-export function kernelEncode(b: HuffmanKernel, n: number, codes: Uint32Array, longest: number, bytes: Float64Array, out: Uint8Array, at: number): boolean {
+export function kernelEncode(b: HuffmanKernel, n: number, codes: Uint32Array, bytes: Float64Array, out: Uint8Array, at: number): boolean {
   const regions = DATA + align16(n) + SLACK;
   let need = align16(n) + SLACK;
   for (let w = 0; w < 4; w++) need += align16(bytes[w]!) + SLACK;
@@ -111,7 +111,7 @@ export function kernelEncode(b: HuffmanKernel, n: number, codes: Uint32Array, lo
     b.u32[io + w] = off;
     off += align16(bytes[w]!) + SLACK;
   }
-  b.kernel.fn.huffman_encode!(b.base + TABLE, b.base + DATA, n, longest, b.base + IO);
+  b.kernel.fn.huffman_encode!(b.base + TABLE, b.base + DATA, n, b.base + IO);
   for (let w = 0; w < 4; w++) {
     const from = b.u32[io + w]!;
     const len = b.u32[io + 4 + w]!;

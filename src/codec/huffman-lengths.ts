@@ -94,7 +94,7 @@ function reverseBits(code: number, length: number): number {
 /**
  * Fills `codes[s]` with the canonical code of every symbol of nonzero length (codes of one length
  * are consecutive in symbol order, shorter lengths first), bit-reversed so that an LSB-first reader
- * meets its first bit first, as `code | length << 16`. Returns false when the lengths do not form a
+ * meets its first bit first, as `code | length << 16`; 0 for the symbols of length 0. Returns false when the lengths do not form a
  * complete prefix code (Kraft sum ≠ 1), which a decoder must refuse. Lengths are 1..maxLength.
  */
 export function canonicalCodes(lengths: Uint8Array, maxLength: number, codes: Uint32Array): boolean {
@@ -104,6 +104,7 @@ export function canonicalCodes(lengths: Uint8Array, maxLength: number, codes: Ui
     if (l !== 0) kraft += 1 << (maxLength - l);
   }
   if (kraft !== 1 << maxLength) return false;
+  codes.fill(0);
   let code = 0;
   for (let l = 1; l <= maxLength; l++) {
     for (let s = 0; s < 256; s++) {

@@ -252,10 +252,9 @@ function encode(plane: Uint8Array, maxBytes: number, kernel: HuffmanKernel | und
     for (let s = 0; s < 256; s++) if (counts[1024 + s]! > 0) k++;
   }
   const total = counts.subarray(1024);
-  let longest = 0;
   if (k === 1) lengths.fill(0);
   else {
-    longest = limitedLengths(total, MAX_LENGTH, lengths);
+    limitedLengths(total, MAX_LENGTH, lengths);
     canonicalCodes(lengths, MAX_LENGTH, codes);
   }
   const head = headerLength(k);
@@ -283,7 +282,7 @@ function encode(plane: Uint8Array, maxBytes: number, kernel: HuffmanKernel | und
   for (let w = 0; w < WAYS - 1; w++) view.setUint32(at + 4 + 4 * w, streamBytes[w]!, true);
   at += 4 * WAYS;
   if (k === 1) return out;
-  if (!kernel || !kernelEncode(kernel, n, codes, longest, streamBytes, out, at)) {
+  if (!kernel || !kernelEncode(kernel, n, codes, streamBytes, out, at)) {
     for (let w = 0; w < WAYS; w++) {
       const end = encodeStream(plane, segmentStart(n, w), segmentStart(n, w + 1), out, at);
       if (end !== at + streamBytes[w]!) throw new Error(`Huffman stream ${w} came out ${end - at} bytes, expected ${streamBytes[w]}`);

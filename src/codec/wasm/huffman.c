@@ -59,26 +59,41 @@ static uint32_t plane_check(const uint8_t *p, uint32_t n) {
   return h ^ (h >> 13);
 }
 
+/** Two sub-histograms per segment (even and odd positions): halves the store-to-load chains of runs. */
+static uint32_t sub[2 * WAYS][256];
+
 /**
  * counts[256·w + s] ← how often s occurs in segment w of p[0..n); returns the plane's check. The
- * four segments are walked together, so that a run of one symbol does not serialise on one counter.
+ * four segments are walked together, two positions at a time into separate sub-histograms, so that
+ * a run of one symbol (half the exponent plane is one value) does not serialise on one counter.
  */
 __attribute__((export_name("huffman_histogram")))
 uint32_t huffman_histogram(const uint8_t *p, uint32_t n, uint32_t *counts) {
-  __builtin_memset(counts, 0, 4 * 256 * WAYS);
+  __builtin_memset(sub, 0, sizeof sub);
   uint32_t q = (n + 3) / 4;
   const uint8_t *p1 = p + seg_start(n, 1), *p2 = p + seg_start(n, 2), *p3 = p + seg_start(n, 3);
   uint32_t common = n - seg_start(n, 3);
-  for (uint32_t i = 0; i < common; i++) {
-    counts[p[i]]++;
-    counts[256 + p1[i]]++;
-    counts[512 + p2[i]]++;
-    counts[768 + p3[i]]++;
+  uint32_t i = 0;
+  // Eight bytes of each segment per load: a load, a shift and a mask per byte instead of a load.
+  for (; i + 8 <= common; i += 8) {
+    uint64_t a = load64(p + i), b = load64(p1 + i), c = load64(p2 + i), d = load64(p3 + i);
+    for (int j = 0; j < 64; j += 16) {
+      sub[0][(a >> j) & 0xff]++;
+      sub[1][(a >> (j + 8)) & 0xff]++;
+      sub[2][(b >> j) & 0xff]++;
+      sub[3][(b >> (j + 8)) & 0xff]++;
+      sub[4][(c >> j) & 0xff]++;
+      sub[5][(c >> (j + 8)) & 0xff]++;
+      sub[6][(d >> j) & 0xff]++;
+      sub[7][(d >> (j + 8)) & 0xff]++;
+    }
   }
-  for (uint32_t w = 0; w < WAYS - 1; w++) {
+  for (uint32_t w = 0; w < WAYS; w++) {
     uint32_t to = min32(n, seg_start(n, w) + q);
-    for (uint32_t i = seg_start(n, w) + common; i < to; i++) counts[256 * w + p[i]]++;
+    for (uint32_t j = seg_start(n, w) + i; j < to; j++) sub[2 * w][p[j]]++;
   }
+  for (uint32_t w = 0; w < WAYS; w++)
+    for (uint32_t s = 0; s < 256; s++) counts[256 * w + s] = sub[2 * w][s] + sub[2 * w + 1][s];
   return plane_check(p, n);
 }
 
@@ -99,94 +114,140 @@ uint32_t huffman_histogram(const uint8_t *p, uint32_t n, uint32_t *counts) {
     nb &= 7;                                        \
   } while (0)
 
-/** One stream's step of S symbols: S codes of ≤ 64/S − 1 bits on top of ≤ 7 pending bits fit 64. */
-#define ENC_STEP(b, nb, o, src, S)                  \
+/**
+ * The encoder's pair table: for symbols a, b both present, the codes of a then b as one code:
+ * code(a) | code(b) << len(a) | (len(a) + len(b)) << 24, indexed by a | b << 8 (the two bytes as
+ * one little-endian u16). Entries of absent symbols are stale and never read. Halves the work per
+ * symbol; only the k² entries of present pairs are built (1,600 for an exponent plane).
+ */
+static uint32_t pair_codes[1 << 16];
+
+static void build_pair_codes(const uint32_t *codes) {
+  uint8_t present[256];
+  uint32_t k = 0;
+  for (uint32_t s = 0; s < 256; s++)
+    if (codes[s] >> 16) present[k++] = (uint8_t)s;
+  for (uint32_t i = 0; i < k; i++) {
+    uint32_t a = codes[present[i]], la = a >> 16;
+    for (uint32_t j = 0; j < k; j++) {
+      uint32_t b = codes[present[j]];
+      pair_codes[present[i] | (uint32_t)present[j] << 8] = ((a & 0xffff) | (b & 0xffff) << la) | (la + (b >> 16)) << 24;
+    }
+  }
+}
+
+/** Appends the pair table's entry e (two codes) to bit buffer b holding nb bits. */
+#define PUT2(b, nb, e)                              \
   do {                                              \
-    for (int j = 0; j < S; j++) PUT(b, nb, src[j]); \
-    FLUSH(b, nb, o);                                \
+    b |= (uint64_t)(e & 0xffffff) << nb;            \
+    nb += e >> 24;                                  \
   } while (0)
 
-static inline __attribute__((always_inline)) void encode_body(const uint32_t *codes, const uint8_t *p, uint32_t n,
-                                                              uint32_t *io, int S) {
-  const uint8_t *src[WAYS];
-  uint8_t *o[WAYS];
-  uint64_t b[WAYS] = {0};
-  uint32_t nb[WAYS] = {0};
-  for (int w = 0; w < WAYS; w++) {
-    src[w] = p + seg_start(n, w);
-    o[w] = (uint8_t *)(uintptr_t)io[w];
+/**
+ * Codes one segment into the stream at o, four symbols per store (four codes of ≤ 12 bits on top
+ * of ≤ 7 pending bits fit 64); returns the stream's end. The streams are coded one after the
+ * other: the loop is bound by its instruction count, not by a dependency chain (each step adds to
+ * nb and ors into b, one cycle each), so interleaving streams would only spill registers.
+ */
+static uint8_t *encode_stream(const uint32_t *codes, const uint8_t *src, uint32_t size, uint8_t *o) {
+  uint64_t b = 0;
+  uint32_t nb = 0, i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w = load64(src + i);
+    uint32_t lo = (uint32_t)w, hi = (uint32_t)(w >> 32);
+    uint32_t e0 = pair_codes[lo & 0xffff], e1 = pair_codes[lo >> 16];
+    uint32_t e2 = pair_codes[hi & 0xffff], e3 = pair_codes[hi >> 16];
+    PUT2(b, nb, e0);
+    PUT2(b, nb, e1);
+    FLUSH(b, nb, o);
+    PUT2(b, nb, e2);
+    PUT2(b, nb, e3);
+    FLUSH(b, nb, o);
   }
-  uint32_t common = n - seg_start(n, 3);
-  uint32_t run = common - common % (uint32_t)S;
-  uint64_t b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-  uint32_t n0 = 0, n1 = 0, n2 = 0, n3 = 0;
-  uint8_t *o0 = o[0], *o1 = o[1], *o2 = o[2], *o3 = o[3];
-  const uint8_t *q0 = src[0], *q1 = src[1], *q2 = src[2], *q3 = src[3];
-  for (uint32_t i = 0; i < run; i += (uint32_t)S) {
-    ENC_STEP(b0, n0, o0, (q0 + i), S);
-    ENC_STEP(b1, n1, o1, (q1 + i), S);
-    ENC_STEP(b2, n2, o2, (q2 + i), S);
-    ENC_STEP(b3, n3, o3, (q3 + i), S);
+  for (; i < size; i++) {
+    PUT(b, nb, src[i]);
+    FLUSH(b, nb, o);
   }
-  b[0] = b0; b[1] = b1; b[2] = b2; b[3] = b3;
-  nb[0] = n0; nb[1] = n1; nb[2] = n2; nb[3] = n3;
-  o[0] = o0; o[1] = o1; o[2] = o2; o[3] = o3;
-  for (int w = 0; w < WAYS; w++) {
-    uint32_t size = seg_start(n, (uint32_t)w + 1) - seg_start(n, (uint32_t)w);
-    for (uint32_t i = run; i < size; i++) {
-      PUT(b[w], nb[w], src[w][i]);
-      FLUSH(b[w], nb[w], o[w]);
-    }
-    store64(o[w], b[w]);
-    o[w] += (nb[w] + 7) >> 3;
-    io[4 + w] = (uint32_t)(o[w] - (uint8_t *)(uintptr_t)io[w]);
-  }
+  store64(o, b);
+  return o + ((nb + 7) >> 3);
 }
 
 /**
  * Codes p[0..n), segment w into the stream starting at io[w], with codes[s] = bit-reversed code |
- * length << 16 (every length ≤ `longest` ≤ 12). io[4 + w] ← stream w's length in bytes.
+ * length << 16 (every length ≤ 12; 0 for absent symbols). io[4 + w] ← stream w's length in bytes.
  */
 __attribute__((export_name("huffman_encode")))
-void huffman_encode(const uint32_t *codes, const uint8_t *p, uint32_t n, uint32_t longest, uint32_t *io) {
-  if (longest <= 11) encode_body(codes, p, n, io, 5);
-  else encode_body(codes, p, n, io, 4);
+void huffman_encode(const uint32_t *codes, const uint8_t *p, uint32_t n, uint32_t *io) {
+  build_pair_codes(codes);
+  for (uint32_t w = 0; w < WAYS; w++) {
+    uint8_t *o = (uint8_t *)(uintptr_t)io[w];
+    uint32_t from = seg_start(n, w);
+    io[4 + w] = (uint32_t)(encode_stream(codes, p + from, seg_start(n, w + 1) - from, o) - o);
+  }
 }
 
-/** One stream's step of S symbols from bit position x (S codes of ≤ 57/S bits: one load suffices). */
-#define DEC_STEP(x, dst, S)                                    \
+/**
+ * The decoder's pair table, built from the single-symbol table: per 2^bits index, the symbol its
+ * bits start with and, when the next code fits in the bits left, the one after it:
+ * sym0 | sym1 << 8 | bits taken << 16 | symbols (1 or 2) << 24. The exponent plane averages 2.7
+ * bits per symbol, so nearly every lookup yields two symbols.
+ */
+static uint32_t pairs[1 << 12];
+
+static void build_pairs(const uint16_t *table, uint32_t bits) {
+  const uint32_t size = 1u << bits;
+  for (uint32_t j = 0; j < size; j++) {
+    uint32_t a = table[j], la = a >> 8;
+    uint32_t b = table[j >> la], lb = b >> 8;
+    pairs[j] = la + lb <= bits ? (a & 0xff) | (b & 0xff) << 8 | (la + lb) << 16 | 2u << 24
+                               : (a & 0xff) | la << 16 | 1u << 24;
+  }
+}
+
+/**
+ * One stream's step of S lookups from bit position x, writing 1 or 2 symbols each at d (S lookups
+ * of ≤ 57/S bits: one load suffices). A lookup stores two bytes always; a second byte that is not
+ * a symbol is overwritten by the next lookup, or lies past the run (see decode_body).
+ */
+#define DEC_STEP(x, d, S)                                      \
   do {                                                         \
     uint64_t v = load64(payload + (x >> 3)) >> (x & 7);        \
     for (int j = 0; j < S; j++) {                              \
-      uint32_t e = table[v & mask];                            \
-      dst[j] = (uint8_t)e;                                     \
-      v >>= e >> 8;                                            \
-      x += e >> 8;                                             \
+      uint32_t e = pairs[v & mask];                            \
+      uint16_t two = (uint16_t)e;                              \
+      __builtin_memcpy(d, &two, 2);                            \
+      d += e >> 24;                                            \
+      v >>= (e >> 16) & 0xff;                                  \
+      x += (e >> 16) & 0xff;                                   \
     }                                                          \
   } while (0)
 
-static inline __attribute__((always_inline)) uint32_t decode_body(const uint16_t *table, uint32_t bits,
-                                                                  const uint8_t *payload, uint8_t *out,
-                                                                  uint32_t n, uint32_t *x, const uint32_t *e,
-                                                                  int S) {
+static inline uint32_t steps_left(uint32_t x, uint32_t end, const uint8_t *d, const uint8_t *stop, uint32_t most, uint32_t out_most) {
+  return min32((end - x) / most, (uint32_t)(stop - d) / out_most);
+}
+
+/**
+ * Decodes all four streams by pair lookups while every stream provably has the bits and the room
+ * for the whole run: a step takes at most S·bits bits of each stream and writes at most 2·S + 1
+ * bytes, so no position of a run passes its stream's end nor any store its segment's end (the
+ * 8-byte load at the end of a stream stays within the payload's slack). Leaves each stream's bit
+ * position in x and its output position in d.
+ */
+static inline __attribute__((always_inline)) void decode_body(uint32_t bits, const uint8_t *payload, uint32_t *x,
+                                                              const uint32_t *e, uint8_t **d, uint8_t *const *stop, int S) {
   const uint32_t mask = (1u << bits) - 1;
-  const uint32_t most = (uint32_t)S * bits;
+  const uint32_t most = (uint32_t)S * bits, out_most = 2 * (uint32_t)S + 1;
   uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
-  uint8_t *d0 = out + seg_start(n, 0), *d1 = out + seg_start(n, 1);
-  uint8_t *d2 = out + seg_start(n, 2), *d3 = out + seg_start(n, 3);
-  uint32_t common = n - seg_start(n, 3), i = 0;
-  // Runs of as many steps as every stream provably has the bits for: a step takes at most S·bits
-  // bits of each, so no position of a run passes its stream's end, and the reads need no check
-  // (the 8-byte load at the end of a stream stays within the payload's slack).
+  uint8_t *d0 = d[0], *d1 = d[1], *d2 = d[2], *d3 = d[3];
   for (;;) {
-    uint32_t steps = (common - i) / (uint32_t)S;
-    steps = min32(steps, min32(min32((e[0] - x0) / most, (e[1] - x1) / most), min32((e[2] - x2) / most, (e[3] - x3) / most)));
+    uint32_t steps = min32(min32(steps_left(x0, e[0], d0, stop[0], most, out_most), steps_left(x1, e[1], d1, stop[1], most, out_most)),
+                           min32(steps_left(x2, e[2], d2, stop[2], most, out_most), steps_left(x3, e[3], d3, stop[3], most, out_most)));
     if (steps == 0) break;
-    for (uint32_t stop = i + steps * (uint32_t)S; i < stop; i += (uint32_t)S) {
-      DEC_STEP(x0, (d0 + i), S);
-      DEC_STEP(x1, (d1 + i), S);
-      DEC_STEP(x2, (d2 + i), S);
-      DEC_STEP(x3, (d3 + i), S);
+    for (; steps > 0; steps--) {
+      DEC_STEP(x0, d0, S);
+      DEC_STEP(x1, d1, S);
+      DEC_STEP(x2, d2, S);
+      DEC_STEP(x3, d3, S);
       SCALAR(x0);
       SCALAR(x1);
       SCALAR(x2);
@@ -194,7 +255,7 @@ static inline __attribute__((always_inline)) uint32_t decode_body(const uint16_t
     }
   }
   x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3;
-  return i;
+  d[0] = d0; d[1] = d1; d[2] = d2; d[3] = d3;
 }
 
 /**
@@ -208,22 +269,25 @@ __attribute__((export_name("huffman_decode")))
 int32_t huffman_decode(const uint16_t *table, uint32_t bits, const uint8_t *payload, uint8_t *out, uint32_t n,
                        uint32_t *io) {
   uint32_t x[WAYS], e[WAYS];
-  for (int w = 0; w < WAYS; w++) {
+  uint8_t *d[WAYS], *stop[WAYS];
+  for (uint32_t w = 0; w < WAYS; w++) {
     x[w] = io[w] * 8;
     e[w] = io[4 + w] * 8;
+    d[w] = out + seg_start(n, w);
+    stop[w] = out + seg_start(n, w + 1);
   }
-  uint32_t i = bits <= 11 ? decode_body(table, bits, payload, out, n, x, e, 5)
-                          : decode_body(table, bits, payload, out, n, x, e, 4);
+  build_pairs(table, bits);
+  if (bits <= 11) decode_body(bits, payload, x, e, d, stop, 5);
+  else decode_body(bits, payload, x, e, d, stop, 4);
   const uint32_t mask = (1u << bits) - 1;
+  // The rest one symbol at a time, every code checked against its stream's end.
   for (uint32_t w = 0; w < WAYS; w++) {
-    uint32_t size = seg_start(n, w + 1) - seg_start(n, w);
-    uint8_t *d = out + seg_start(n, w);
     uint32_t p = x[w];
-    for (uint32_t j = i; j < size; j++) {
+    for (uint8_t *o = d[w]; o < stop[w]; o++) {
       uint32_t v = (uint32_t)(load64(payload + (p >> 3)) >> (p & 7));
       uint32_t en = table[v & mask];
       if (p + (en >> 8) > e[w]) return (int32_t)(1 + w);
-      d[j] = (uint8_t)en;
+      *o = (uint8_t)en;
       p += en >> 8;
     }
     if ((p + 7) >> 3 != e[w] >> 3 || ((p & 7) && (payload[p >> 3] >> (p & 7)) != 0)) return (int32_t)(5 + w);
