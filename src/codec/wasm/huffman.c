@@ -143,27 +143,34 @@ static void build_pair_codes(const uint32_t *codes) {
     nb += e >> 24;                                  \
   } while (0)
 
-/**
- * Codes one segment into the stream at o, four symbols per store (four codes of ≤ 12 bits on top
- * of ≤ 7 pending bits fit 64); returns the stream's end. The streams are coded one after the
- * other: the loop is bound by its instruction count, not by a dependency chain (each step adds to
- * nb and ors into b, one cycle each), so interleaving streams would only spill registers.
- */
-static uint8_t *encode_stream(const uint32_t *codes, const uint8_t *src, uint32_t size, uint8_t *o) {
-  uint64_t b = 0;
-  uint32_t nb = 0, i = 0;
-  for (; i + 8 <= size; i += 8) {
-    uint64_t w = load64(src + i);
-    uint32_t lo = (uint32_t)w, hi = (uint32_t)(w >> 32);
-    uint32_t e0 = pair_codes[lo & 0xffff], e1 = pair_codes[lo >> 16];
-    uint32_t e2 = pair_codes[hi & 0xffff], e3 = pair_codes[hi >> 16];
-    PUT2(b, nb, e0);
-    PUT2(b, nb, e1);
-    FLUSH(b, nb, o);
-    PUT2(b, nb, e2);
-    PUT2(b, nb, e3);
-    FLUSH(b, nb, o);
-  }
+/** Codes the eight symbols at src into bit buffer b (nb bits pending) and stream position o. */
+#define ENC8(b, nb, o, src)                                                           \
+  do {                                                                                \
+    uint64_t w8 = load64(src);                                                        \
+    uint32_t lo = (uint32_t)w8, hi = (uint32_t)(w8 >> 32);                            \
+    uint32_t e0 = pair_codes[lo & 0xffff], e1 = pair_codes[lo >> 16];                 \
+    uint32_t e2 = pair_codes[hi & 0xffff], e3 = pair_codes[hi >> 16];                 \
+    PUT2(b, nb, e0);                                                                  \
+    PUT2(b, nb, e1);                                                                  \
+    FLUSH(b, nb, o);                                                                  \
+    PUT2(b, nb, e2);                                                                  \
+    PUT2(b, nb, e3);                                                                  \
+    FLUSH(b, nb, o);                                                                  \
+  } while (0)
+
+/** A stream being coded: bit buffer, pending bits, write position. */
+typedef struct {
+  uint64_t b;
+  uint32_t nb;
+  uint8_t *o;
+} Writer;
+
+/** Codes src[i, size) into the writer, then its last bits; returns the stream's end. */
+static uint8_t *encode_rest(const uint32_t *codes, Writer *wr, const uint8_t *src, uint32_t i, uint32_t size) {
+  uint64_t b = wr->b;
+  uint32_t nb = wr->nb;
+  uint8_t *o = wr->o;
+  for (; i + 8 <= size; i += 8) ENC8(b, nb, o, (src + i));
   for (; i < size; i++) {
     PUT(b, nb, src[i]);
     FLUSH(b, nb, o);
@@ -173,52 +180,78 @@ static uint8_t *encode_stream(const uint32_t *codes, const uint8_t *src, uint32_
 }
 
 /**
+ * Codes two segments into the streams at oa and ob, eight symbols of each per step (four codes of
+ * ≤ 12 bits on top of ≤ 7 pending bits fit 64 before each store), two streams at a time so that
+ * their dependency chains overlap; sets each stream's length.
+ */
+static void encode_pair(const uint32_t *codes, const uint8_t *sa, uint32_t na, uint8_t *oa, uint32_t *la,
+                        const uint8_t *sb, uint32_t nb_, uint8_t *ob, uint32_t *lb) {
+  Writer wa = {0, 0, oa}, wb = {0, 0, ob};
+  uint64_t ba = 0, bb = 0;
+  uint32_t ka = 0, kb = 0, i = 0;
+  uint8_t *pa = oa, *pb = ob;
+  for (uint32_t both = min32(na, nb_) & ~7u; i < both; i += 8) {
+    ENC8(ba, ka, pa, (sa + i));
+    ENC8(bb, kb, pb, (sb + i));
+    SCALAR(ka);
+    SCALAR(kb);
+  }
+  wa.b = ba; wa.nb = ka; wa.o = pa;
+  wb.b = bb; wb.nb = kb; wb.o = pb;
+  *la = (uint32_t)(encode_rest(codes, &wa, sa, i, na) - oa);
+  *lb = (uint32_t)(encode_rest(codes, &wb, sb, i, nb_) - ob);
+}
+
+/**
  * Codes p[0..n), segment w into the stream starting at io[w], with codes[s] = bit-reversed code |
  * length << 16 (every length ≤ 12; 0 for absent symbols). io[4 + w] ← stream w's length in bytes.
  */
 __attribute__((export_name("huffman_encode")))
 void huffman_encode(const uint32_t *codes, const uint8_t *p, uint32_t n, uint32_t *io) {
   build_pair_codes(codes);
-  for (uint32_t w = 0; w < WAYS; w++) {
-    uint8_t *o = (uint8_t *)(uintptr_t)io[w];
-    uint32_t from = seg_start(n, w);
-    io[4 + w] = (uint32_t)(encode_stream(codes, p + from, seg_start(n, w + 1) - from, o) - o);
+  for (uint32_t w = 0; w < WAYS; w += 2) {
+    uint32_t a = seg_start(n, w), b = seg_start(n, w + 1), c = seg_start(n, w + 2);
+    encode_pair(codes, p + a, b - a, (uint8_t *)(uintptr_t)io[w], &io[4 + w], p + b, c - b,
+                (uint8_t *)(uintptr_t)io[w + 1], &io[5 + w]);
   }
 }
 
 /**
- * The decoder's pair table, built from the single-symbol table: per 2^bits index, the symbol its
- * bits start with and, when the next code fits in the bits left, the one after it:
- * sym0 | sym1 << 8 | bits taken << 16 | symbols (1 or 2) << 24. The exponent plane averages 2.7
- * bits per symbol, so nearly every lookup yields two symbols.
+ * The decoder's multi-symbol table, built from the single-symbol table: per 2^bits index, the
+ * symbols whose codes fit whole in those bits, up to three: sym0 | sym1 << 8 | sym2 << 16 |
+ * bits taken << 24 | symbols (1..3) << 28. The exponent plane averages 2.7 bits per symbol, so a
+ * lookup of 11 bits yields 2–3 symbols.
  */
-static uint32_t pairs[1 << 12];
+static uint32_t multi[1 << 12];
 
-static void build_pairs(const uint16_t *table, uint32_t bits) {
+static void build_multi(const uint16_t *table, uint32_t bits) {
   const uint32_t size = 1u << bits;
   for (uint32_t j = 0; j < size; j++) {
-    uint32_t a = table[j], la = a >> 8;
-    uint32_t b = table[j >> la], lb = b >> 8;
-    pairs[j] = la + lb <= bits ? (a & 0xff) | (b & 0xff) << 8 | (la + lb) << 16 | 2u << 24
-                               : (a & 0xff) | la << 16 | 1u << 24;
+    uint32_t e = table[j], used = e >> 8, entry = (e & 0xff), count = 1;
+    for (; count < 3; count++) {
+      uint32_t f = table[j >> used], lf = f >> 8;
+      if (used + lf > bits) break;
+      entry |= (f & 0xff) << (8 * count);
+      used += lf;
+    }
+    multi[j] = entry | used << 24 | count << 28;
   }
 }
 
 /**
- * One stream's step of S lookups from bit position x, writing 1 or 2 symbols each at d (S lookups
- * of ≤ 57/S bits: one load suffices). A lookup stores two bytes always; a second byte that is not
- * a symbol is overwritten by the next lookup, or lies past the run (see decode_body).
+ * One stream's step of S lookups from bit position x, writing 1–3 symbols each at d (S lookups of
+ * ≤ 57/S bits: one load suffices). A lookup stores four bytes always; those that are not symbols
+ * are overwritten by the next lookup, or lie past the run (see decode_body).
  */
 #define DEC_STEP(x, d, S)                                      \
   do {                                                         \
     uint64_t v = load64(payload + (x >> 3)) >> (x & 7);        \
     for (int j = 0; j < S; j++) {                              \
-      uint32_t e = pairs[v & mask];                            \
-      uint16_t two = (uint16_t)e;                              \
-      __builtin_memcpy(d, &two, 2);                            \
-      d += e >> 24;                                            \
-      v >>= (e >> 16) & 0xff;                                  \
-      x += (e >> 16) & 0xff;                                   \
+      uint32_t e = multi[v & mask];                            \
+      __builtin_memcpy(d, &e, 4);                              \
+      d += e >> 28;                                            \
+      v >>= (e >> 24) & 15;                                    \
+      x += (e >> 24) & 15;                                     \
     }                                                          \
   } while (0)
 
@@ -228,7 +261,7 @@ static inline uint32_t steps_left(uint32_t x, uint32_t end, const uint8_t *d, co
 
 /**
  * Decodes all four streams by pair lookups while every stream provably has the bits and the room
- * for the whole run: a step takes at most S·bits bits of each stream and writes at most 2·S + 1
+ * for the whole run: a step takes at most S·bits bits of each stream and writes at most 3·S + 1
  * bytes, so no position of a run passes its stream's end nor any store its segment's end (the
  * 8-byte load at the end of a stream stays within the payload's slack). Leaves each stream's bit
  * position in x and its output position in d.
@@ -236,7 +269,7 @@ static inline uint32_t steps_left(uint32_t x, uint32_t end, const uint8_t *d, co
 static inline __attribute__((always_inline)) void decode_body(uint32_t bits, const uint8_t *payload, uint32_t *x,
                                                               const uint32_t *e, uint8_t **d, uint8_t *const *stop, int S) {
   const uint32_t mask = (1u << bits) - 1;
-  const uint32_t most = (uint32_t)S * bits, out_most = 2 * (uint32_t)S + 1;
+  const uint32_t most = (uint32_t)S * bits, out_most = 3 * (uint32_t)S + 1;
   uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
   uint8_t *d0 = d[0], *d1 = d[1], *d2 = d[2], *d3 = d[3];
   for (;;) {
@@ -276,7 +309,7 @@ int32_t huffman_decode(const uint16_t *table, uint32_t bits, const uint8_t *payl
     d[w] = out + seg_start(n, w);
     stop[w] = out + seg_start(n, w + 1);
   }
-  build_pairs(table, bits);
+  build_multi(table, bits);
   if (bits <= 11) decode_body(bits, payload, x, e, d, stop, 5);
   else decode_body(bits, payload, x, e, d, stop, 4);
   const uint32_t mask = (1u << bits) - 1;
