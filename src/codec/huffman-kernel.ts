@@ -14,8 +14,8 @@
  *   base + 12352  …            encoder: the plane, then one region per stream
  *                              decoder: the payload and 16 zero bytes, then the output plane
  */
-import { align16, loadKernel } from './wasm/index.ts';
-import type { WasmKernel } from './wasm/index.ts';
+import { align16, bindKernel, reserveScratch } from './wasm/index.ts';
+import type { KernelScratch } from './wasm/index.ts';
 
 /**
  * Smallest plane handed to the kernel: below it the copies in and out and the call cost as much as
@@ -32,13 +32,8 @@ const DATA = COUNTS + 4096;
 /** Bytes past a region that the kernel's 8-byte loads and stores may touch. */
 const SLACK = 16;
 
-/** The kernel and views of its memory, renewed whenever the memory grows (which detaches them). */
-export interface HuffmanKernel {
-  readonly kernel: WasmKernel;
-  readonly base: number;
-  bytes: Uint8Array;
-  u32: Uint32Array;
-}
+/** The kernel and views of its memory (see wasm/kernel-scratch.ts). */
+export type HuffmanKernel = KernelScratch;
 
 let bound: HuffmanKernel | null | undefined;
 
@@ -49,32 +44,13 @@ export function huffmanKernelFor(n: number): HuffmanKernel | undefined {
 
 /** The Huffman kernel whatever the plane's size, or undefined when kernels are off or unsupported. */
 export function huffmanKernel(): HuffmanKernel | undefined {
-  if (bound === undefined) {
-    const kernel = loadKernel('huffman');
-    if (kernel === undefined) {
-      bound = null;
-    } else {
-      const bytes = kernel.reserve(0);
-      bound = { kernel, base: align16(kernel.heapBase), bytes, u32: new Uint32Array(bytes.buffer) };
-    }
-  }
+  if (bound === undefined) bound = bindKernel('huffman') ?? null;
   return bound ?? undefined;
 }
 
 /** Makes sure [base, base + DATA + bytes) exists and the views see it; false when memory cannot grow. */
 function reserve(b: HuffmanKernel, bytes: number): boolean {
-  let mem: Uint8Array;
-  try {
-    mem = b.kernel.reserve(b.base - b.kernel.heapBase + DATA + bytes);
-  } catch (e) {
-    if (e instanceof RangeError) return false; // WebAssembly.Memory.grow: out of memory
-    throw e;
-  }
-  if (mem.buffer !== b.bytes.buffer) {
-    b.bytes = mem;
-    b.u32 = new Uint32Array(mem.buffer);
-  }
-  return true;
+  return reserveScratch(b, DATA + bytes);
 }
 
 /**
