@@ -44,8 +44,8 @@ import type { HuffmanKernel } from './huffman-kernel.ts';
 
 /**
  * Longest code the encoder makes, chosen by measurement on the exponent planes of W1: 11 bits costs
- * 0.3 % over unlimited code lengths, 12 bits 0.1 % but decodes ~10 % slower (fewer lookups per
- * 64-bit load, a table twice the size); 10 bits costs 0.6 %.
+ * 0.1–0.3 % over unlimited code lengths, 12 bits 0.05–0.15 % but decodes ~10 % slower (fewer
+ * lookups per 64-bit load, a table twice the size); 10 bits costs 0.4–0.75 %.
  */
 const MAX_LENGTH = 11;
 /** Longest code the format allows: the decoder's table has at most 2^12 entries. */
