@@ -218,41 +218,48 @@ void huffman_encode(const uint32_t *codes, const uint8_t *p, uint32_t n, uint32_
 
 /**
  * The decoder's multi-symbol table, built from the single-symbol table: per 2^bits index, the
- * symbols whose codes fit whole in those bits, up to three: sym0 | sym1 << 8 | sym2 << 16 |
- * bits taken << 24 | symbols (1..3) << 28. The exponent plane averages 2.7 bits per symbol, so a
- * lookup of 11 bits yields 2–3 symbols.
+ * symbols whose codes fit whole in those bits, up to three: bits taken | symbols (1..3) << 6 |
+ * sym0 << 8 | sym1 << 16 | sym2 << 24. The bits taken sit lowest so that a 64-bit shift by the
+ * entry (which WebAssembly masks to 6 bits) consumes them with no extraction. The exponent plane
+ * averages 2.7 bits per symbol, so a lookup of 11 bits yields 2–3 symbols.
  */
 static uint32_t multi[1 << 12];
 
 static void build_multi(const uint16_t *table, uint32_t bits) {
   const uint32_t size = 1u << bits;
   for (uint32_t j = 0; j < size; j++) {
-    uint32_t e = table[j], used = e >> 8, entry = (e & 0xff), count = 1;
+    uint32_t e = table[j], used = e >> 8, syms = e & 0xff, count = 1;
     for (; count < 3; count++) {
       uint32_t f = table[j >> used], lf = f >> 8;
       if (used + lf > bits) break;
-      entry |= (f & 0xff) << (8 * count);
+      syms |= (f & 0xff) << (8 * count);
       used += lf;
     }
-    multi[j] = entry | used << 24 | count << 28;
+    multi[j] = used | count << 6 | syms << 8;
   }
 }
 
+/** Bit 56 of a step's window: the bits below it are the stream's, and where it ends up tells how many were taken. */
+#define SENTINEL ((uint64_t)1 << 56)
+
 /**
  * One stream's step of S lookups from bit position x, writing 1–3 symbols each at d (S lookups of
- * ≤ 57/S bits: one load suffices). A lookup stores four bytes always; those that are not symbols
- * are overwritten by the next lookup, or lie past the run (see decode_body).
+ * ≤ 56/S bits: one load suffices). A lookup stores four bytes always; those that are not symbols
+ * are overwritten by the next lookup, or lie past the run (see decode_body). The window carries a
+ * sentinel bit above its 56 bits, so the bits the step took are counted once, from where the
+ * sentinel moved to, instead of once per lookup.
  */
-#define DEC_STEP(x, d, S)                                      \
-  do {                                                         \
-    uint64_t v = load64(payload + (x >> 3)) >> (x & 7);        \
-    for (int j = 0; j < S; j++) {                              \
-      uint32_t e = multi[v & mask];                            \
-      __builtin_memcpy(d, &e, 4);                              \
-      d += e >> 28;                                            \
-      v >>= (e >> 24) & 15;                                    \
-      x += (e >> 24) & 15;                                     \
-    }                                                          \
+#define DEC_STEP(x, d, S)                                                        \
+  do {                                                                           \
+    uint64_t v = (load64(payload + (x >> 3)) >> (x & 7) & (SENTINEL - 1)) | SENTINEL; \
+    for (int j = 0; j < S; j++) {                                                \
+      uint32_t e = multi[v & mask];                                              \
+      uint32_t syms = e >> 8;                                                    \
+      __builtin_memcpy(d, &syms, 4);                                             \
+      d += (e >> 6) & 3;                                                         \
+      v >>= e & 63;                                                              \
+    }                                                                            \
+    x += (uint32_t)__builtin_clzll(v) - 7;                                       \
   } while (0)
 
 static inline uint32_t steps_left(uint32_t x, uint32_t end, const uint8_t *d, const uint8_t *stop, uint32_t most, uint32_t out_most) {
