@@ -79,7 +79,7 @@ function segmentStart(n: number, w: number): number {
 }
 
 /** The check of the format (module comment) of `p`. */
-export function planeCheck(p: Uint8Array): number {
+function planeCheck(p: Uint8Array): number {
   const n = p.byteLength;
   let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
   const blocks = n >>> 4;
