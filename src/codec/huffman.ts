@@ -13,7 +13,7 @@
  *                 last high nibble is 0). With k ≥ 2 every length is 1..12 and the lengths form a
  *                 complete prefix code (Kraft sum exactly 1); with k = 1 the length is 0: the only
  *                 symbol costs no bits and every stream is empty
- *   u32           check of the plane (see {@link planeCheck})
+ *   u32           check of the plane (huffman-check.ts)
  *   u32 × 3       byte lengths of bit streams 0, 1, 2
  *   …             bit streams 0, 1, 2, 3, back to back; stream 3 runs to the end of the payload
  *
@@ -25,10 +25,8 @@
  * was fed a corrupt payload.
  *
  * Huffman's prefix codes resynchronise, so a damaged stream often still decodes to the right
- * number of symbols; the check catches it: a Fletcher-style sum over the plane as little-endian u32
- * words, zero-padded to a multiple of 16 bytes, in four lanes (word i goes to lane i mod 4), each
- * lane a running sum A and a sum of running sums B, mod 2^32, folded with the plane's length into
- * one word (foldCheck). It runs at memory speed in SIMD.
+ * number of symbols; the check of the decoded plane (a Fletcher-style sum, huffman-check.ts)
+ * catches it.
  *
  * Code lengths are limited to {@link MAX_LENGTH} bits by package-merge (huffman-lengths.ts), so the
  * decoder's table (2^11 u16 entries) stays in L1; the longest code present sets the table's size.
@@ -38,6 +36,7 @@
  * are here for both.
  */
 import { EngramError } from '../errors/index.ts';
+import { planeCheck } from './huffman-check.ts';
 import { canonicalCodes, decodeTable, limitedLengths } from './huffman-lengths.ts';
 import { huffmanKernel, huffmanKernelFor, kernelDecode, kernelEncode, kernelHistogram } from './huffman-kernel.ts';
 import type { HuffmanKernel } from './huffman-kernel.ts';
@@ -67,7 +66,6 @@ const streamBytes = new Float64Array(WAYS);
 const streamStart = new Float64Array(WAYS);
 const streamEnd = new Float64Array(WAYS);
 
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function corrupt(reason: string): EngramError {
   return new EngramError('IntegrityMismatch', `Huffman payload is corrupt: ${reason}`, { reason });
@@ -76,52 +74,6 @@ function corrupt(reason: string): EngramError {
 /** Where segment w of a plane of n bytes starts: min(n, w·⌈n/4⌉) (segment w ends where w + 1 starts). */
 function segmentStart(n: number, w: number): number {
   return Math.min(n, w * Math.ceil(n / WAYS));
-}
-
-/** The check of the format (module comment) of `p`. */
-function planeCheck(p: Uint8Array): number {
-  const n = p.byteLength;
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-  const blocks = n >>> 4;
-  if (littleEndian && (p.byteOffset & 3) === 0) {
-    const u = new Uint32Array(p.buffer, p.byteOffset, blocks * 4);
-    for (let i = 0; i < u.length; i += 4) {
-      a0 = (a0 + u[i]!) | 0; b0 = (b0 + a0) | 0;
-      a1 = (a1 + u[i + 1]!) | 0; b1 = (b1 + a1) | 0;
-      a2 = (a2 + u[i + 2]!) | 0; b2 = (b2 + a2) | 0;
-      a3 = (a3 + u[i + 3]!) | 0; b3 = (b3 + a3) | 0;
-    }
-  } else {
-    for (let i = 0; i < blocks * 16; i += 16) {
-      a0 = (a0 + (p[i]! | (p[i + 1]! << 8) | (p[i + 2]! << 16) | (p[i + 3]! << 24))) | 0; b0 = (b0 + a0) | 0;
-      a1 = (a1 + (p[i + 4]! | (p[i + 5]! << 8) | (p[i + 6]! << 16) | (p[i + 7]! << 24))) | 0; b1 = (b1 + a1) | 0;
-      a2 = (a2 + (p[i + 8]! | (p[i + 9]! << 8) | (p[i + 10]! << 16) | (p[i + 11]! << 24))) | 0; b2 = (b2 + a2) | 0;
-      a3 = (a3 + (p[i + 12]! | (p[i + 13]! << 8) | (p[i + 14]! << 16) | (p[i + 15]! << 24))) | 0; b3 = (b3 + a3) | 0;
-    }
-  }
-  if (n & 15) {
-    const w = [0, 0, 0, 0];
-    for (let i = blocks * 16; i < n; i++) w[(i >> 2) & 3] |= p[i]! << (8 * (i & 3));
-    a0 = (a0 + w[0]!) | 0; b0 = (b0 + a0) | 0;
-    a1 = (a1 + w[1]!) | 0; b1 = (b1 + a1) | 0;
-    a2 = (a2 + w[2]!) | 0; b2 = (b2 + a2) | 0;
-    a3 = (a3 + w[3]!) | 0; b3 = (b3 + a3) | 0;
-  }
-  return foldCheck(a0, a1, a2, a3, b0, b1, b2, b3, n);
-}
-
-/** Folds the eight lane sums into the check word (wasm/huffman.c folds the same way). */
-function foldCheck(a0: number, a1: number, a2: number, a3: number, b0: number, b1: number, b2: number, b3: number, n: number): number {
-  let h = a0 ^ Math.imul(a1, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 15), 0x85ebca77) ^ a2;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae3d) ^ a3;
-  h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ b0;
-  h = Math.imul(h ^ (h >>> 15), 0x85ebca77) ^ b1;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae3d) ^ b2;
-  h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ b3;
-  // The length too: zero padding leaves the sums as they are.
-  h = Math.imul(h ^ (h >>> 15), 0x85ebca77) ^ n;
-  return (h ^ (h >>> 13)) >>> 0;
 }
 
 /**
