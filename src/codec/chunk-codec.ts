@@ -7,8 +7,9 @@
  *   'ENGC' | version u8 = 1 | transform u8 | codec u8 | width u8 | rawLength u64 | [base hash 32 B]
  * transform: 0 none, 1 byte-group, 2 XOR-delta against `base` then byte-group, 3 integer-difference
  *            delta (delta-transform.ts) then byte-group; the base hash is present for 2 and 3
- * codec:     0 raw, 1 zstd (one frame), 2 per plane: each plane raw, zstd or rANS, whichever is
- *            smallest (the mantissa planes of trained weights are near random and stay raw)
+ * codec:     0 raw, 1 zstd (one frame), 2 per plane: each plane raw, zstd, rANS or Huffman,
+ *            whichever is smallest, Huffman preferred within 2 % of rANS (the mantissa planes of
+ *            trained weights are near random and stay raw)
  */
 import { EngramError } from '../errors/index.ts';
 import { groupBytesStats, planeRanges, ungroupBytes } from './byte-group.ts';
@@ -16,6 +17,7 @@ import { applyDelta, applyDeltaGrouped, deltaKind, undoDelta, undoDeltaGrouped }
 import { sha256Hex } from './hash.ts';
 import { type PlaneStats } from './plane-stats.ts';
 import { threadScratch } from './scratch-pool.ts';
+import { huffmanDecode, huffmanEncodeWithin } from './huffman.ts';
 import { ransDecode, ransEncode } from './rans.ts';
 import { zstdCompress, zstdDecompress, zstdFrameContentSize } from './zstd.ts';
 
@@ -130,6 +132,14 @@ const scratch = threadScratch;
 const PLANE_RAW = 0;
 const PLANE_ZSTD = 1;
 const PLANE_RANS = 2;
+const PLANE_HUFFMAN = 3;
+/**
+ * Size Huffman may lose against rANS and still be chosen: it codes ~4× faster both ways, and on the
+ * exponent plane of trained weights it is ~1.8 % larger (docs/ARCHITECTURE.md).
+ */
+const HUFFMAN_SLACK = 1.02;
+/** rANS's header and frequency table on a typical plane (53 bytes + ~1.5 per symbol of ~40). */
+const RANS_TABLE_BYTES = 110;
 /** Planes with at least this many bits of order-0 entropy per byte are stored raw without trying a coder. */
 const NEAR_RANDOM_BITS = 7.9;
 /** Repeats of the previous byte beyond chance above which zstd's matches may beat order-0 coding. */
@@ -146,9 +156,11 @@ function estimate(stats: readonly PlaneStats[], bounds: readonly [number, number
 }
 
 /**
- * Codes each plane with whichever of raw, rANS and zstd is smallest. rANS reaches the order-0 entropy
- * (zstd's Huffman literals lose ~0.6 bit per byte on the exponent plane of trained weights); zstd is
- * tried as well only where bytes repeat their predecessor more than chance, i.e. where matches help.
+ * Codes each plane with whichever of raw, Huffman or rANS, and zstd is smallest. rANS reaches the
+ * order-0 entropy (zstd's Huffman literals lose ~0.6 bit per byte on the exponent plane of trained
+ * weights); our Huffman codes four bit streams with 11-bit codes, is taken instead of rANS when it
+ * comes within {@link HUFFMAN_SLACK} of it, and is several times faster; zstd is tried as well only
+ * where bytes repeat their predecessor more than chance, i.e. where matches help.
  */
 async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number][], stats: readonly PlaneStats[], level: number): Promise<Uint8Array[]> {
   const parts = await Promise.all(bounds.map(async ([a, b], p) => {
@@ -157,9 +169,12 @@ async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number]
     let codec = PLANE_RAW;
     let body = plane;
     if (plane.byteLength > 0 && st.bitsPerByte < NEAR_RANDOM_BITS) {
-      const r = ransEncode(plane);
+      // Huffman when it is within HUFFMAN_SLACK of what rANS would reach: its exact size is known
+      // from the histogram and the code lengths, so a plane it loses on costs one histogram pass.
+      const h = huffmanEncodeWithin(plane, Math.min(plane.byteLength - 1, HUFFMAN_SLACK * (st.entropyBytes + RANS_TABLE_BYTES)));
+      const r = h ?? ransEncode(plane);
       if (r.byteLength < body.byteLength) {
-        codec = PLANE_RANS;
+        codec = h ? PLANE_HUFFMAN : PLANE_RANS;
         body = r;
       }
       if (st.excessRepeats > STRUCTURE_THRESHOLD) {
@@ -313,6 +328,8 @@ async function decodePlanes(payload: Uint8Array, width: number, rawLength: numbe
       jobs.push(inflate(body, expected).then((b) => grouped.set(b, dest)));
     } else if (codec === PLANE_RANS) {
       ransDecode(body, expected, grouped.subarray(dest, dest + expected));
+    } else if (codec === PLANE_HUFFMAN) {
+      huffmanDecode(body, expected, grouped.subarray(dest, dest + expected));
     } else {
       throw corrupt(`unknown plane codec ${codec}`);
     }

@@ -14,8 +14,8 @@
  *   base + 2112   …          encoder: the plane, then the word streams (4·r u16)
  *                            decoder: the payload, then the output plane
  */
-import { align16, loadKernel } from './wasm/index.ts';
-import type { WasmKernel } from './wasm/index.ts';
+import { align16, bindKernel, reserveScratch } from './wasm/index.ts';
+import type { KernelScratch } from './wasm/index.ts';
 
 /**
  * Smallest plane handed to the kernel: below it the copies in and out and the call cost as much as
@@ -34,13 +34,8 @@ const FREQS = 64;
 const COUNTS = FREQS + 1024;
 const DATA = COUNTS + 1024;
 
-/** The kernel and views of its memory, renewed whenever the memory grows (which detaches them). */
-export interface RansKernel {
-  readonly kernel: WasmKernel;
-  readonly base: number;
-  bytes: Uint8Array;
-  u32: Uint32Array;
-}
+/** The kernel and views of its memory (see wasm/kernel-scratch.ts). */
+export type RansKernel = KernelScratch;
 
 let bound: RansKernel | null | undefined;
 
@@ -51,15 +46,7 @@ export function ransKernelFor(n: number): RansKernel | undefined {
 
 /** The rANS kernel whatever the plane's size, or undefined when kernels are off or unsupported. */
 export function ransKernel(): RansKernel | undefined {
-  if (bound === undefined) {
-    const kernel = loadKernel('rans');
-    if (kernel === undefined) {
-      bound = null;
-    } else {
-      const bytes = kernel.reserve(0);
-      bound = { kernel, base: align16(kernel.heapBase), bytes, u32: new Uint32Array(bytes.buffer) };
-    }
-  }
+  if (bound === undefined) bound = bindKernel('rans') ?? null;
   return bound ?? undefined;
 }
 
@@ -68,18 +55,7 @@ export function ransKernel(): RansKernel | undefined {
  * when the memory cannot grow that far (the caller then runs the TypeScript loops).
  */
 function reserve(b: RansKernel, bytes: number): boolean {
-  let mem: Uint8Array;
-  try {
-    mem = b.kernel.reserve(b.base - b.kernel.heapBase + DATA + bytes);
-  } catch (e) {
-    if (e instanceof RangeError) return false; // WebAssembly.Memory.grow: out of memory
-    throw e;
-  }
-  if (mem.buffer !== b.bytes.buffer) {
-    b.bytes = mem;
-    b.u32 = new Uint32Array(mem.buffer);
-  }
-  return true;
+  return reserveScratch(b, DATA + bytes);
 }
 
 /**
