@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { isEngramError } from '../../src/errors/index.ts';
 import { Repository, type SnapshotManifest } from '../../src/repo/index.ts';
 import { defaultConfig, KEYFRAME_WHEN_SAVING_BELOW, validateConfig } from '../../src/repo/config.ts';
+import { chooseDeltaBase } from '../../src/repo/delta-base.ts';
 import { MemoryStore } from '../../src/store/index.ts';
 import { Tensor } from '../../src/tensor/index.ts';
 import { gaussian, rng } from '../helpers/weights.ts';
@@ -119,5 +120,22 @@ describe('delta bases', () => {
     const ms = await saveSequence(repo, 5);
     assert.deepEqual(ms.map((m) => chunkAt(m, 0).depth), [0, 1, 2, 0, 1]);
     assert.equal(chunkAt(ms[2]!, 0).base, chunkAt(ms[1]!, 0).hash);
+  });
+
+  test('a full chain whose links the parent manifest lacks, or that does not end in a keyframe, ends with a keyframe', () => {
+    const h = (c: string): string => c.repeat(64);
+    const chunks = {
+      [h('a')]: { size: 100, stored: 90 },
+      [h('b')]: { size: 100, stored: 60, base: h('a'), depth: 1 },
+      [h('c')]: { size: 100, stored: 62, base: h('b'), depth: 2 },
+      // Reused objects whose base chain this manifest does not list (depth assumed at the bound).
+      [h('d')]: { size: 100, stored: 61, base: h('9'), depth: 2 },
+    };
+    assert.deepEqual(chooseDeltaBase(h('c'), chunks, 2, 'stops-paying'), { hash: h('b'), depth: 1 });
+    assert.deepEqual(chooseDeltaBase(h('c'), chunks, 2, 'chain-full'), { hash: h('c'), depth: 2 });
+    assert.deepEqual(chooseDeltaBase(h('b'), chunks, 2, 'stops-paying'), { hash: h('b'), depth: 1 });
+    assert.deepEqual(chooseDeltaBase(h('d'), chunks, 2, 'stops-paying'), { hash: h('d'), depth: 2 });
+    // Saving 28 of the first delta's 30 pays (≥ 0.7); saving 20 does not.
+    assert.deepEqual(chooseDeltaBase(h('c'), { ...chunks, [h('c')]: { ...chunks[h('c')]!, stored: 70 } }, 2, 'stops-paying'), { hash: h('c'), depth: 2 });
   });
 });
