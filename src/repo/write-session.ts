@@ -13,7 +13,8 @@ import { Bundler } from './bundler.ts';
 import { chunkItems, type ChunkItem, type DeltaBaseOf } from './chunk-item.ts';
 import { ChunkReader } from './chunk-reader.ts';
 import { ChunkWriter } from './chunk-writer.ts';
-import { maxDeltaDepth, type RepoConfig } from './config.ts';
+import { deltaKeyframeRule, maxDeltaDepth, type DeltaKeyframeRule, type RepoConfig } from './config.ts';
+import { chooseDeltaBase } from './delta-base.ts';
 import type { ChunkInfo, ChunkRef, SnapshotManifest } from './manifest.ts';
 import { shardsOf } from './tensor-region.ts';
 
@@ -69,12 +70,16 @@ export class WriteSession {
   readonly #item: ChunkItem;
   readonly #parent: SnapshotManifest | undefined;
   readonly #readChunk: (hash: string, item: string) => Promise<Uint8Array>;
+  readonly #maxDepth: number;
+  readonly #rule: DeltaKeyframeRule;
 
   constructor(options: WriteSessionOptions) {
     const { store, config, codecs, parent } = options;
     const known = options.known ?? new Map<string, ChunkInfo>();
     for (const [h, info] of Object.entries(parent?.chunks ?? {})) if (!known.has(h)) known.set(h, info);
-    this.#writer = new ChunkWriter(store, { level: config.codec.level, concurrency: options.concurrency, known, maxDepth: maxDeltaDepth(config), codecs });
+    this.#maxDepth = maxDeltaDepth(config);
+    this.#rule = deltaKeyframeRule(config);
+    this.#writer = new ChunkWriter(store, { level: config.codec.level, concurrency: options.concurrency, known, maxDepth: this.#maxDepth, codecs });
     this.#bundler = new Bundler(config.bundleSize, (raw, width) => this.#writer.add(raw, width));
     this.#item = chunkItems(config, this.#writer, this.#bundler, options.onBytes);
     this.#parent = parent;
@@ -126,7 +131,10 @@ export class WriteSession {
     return match ? this.#basesIn(match.chunks, `tensor ${name}`) : undefined;
   }
 
-  /** Chunk i of an item may be a delta against `refs[i]` of the parent; `item` names it in errors. */
+  /**
+   * Chunk i of an item may be a delta against `refs[i]` of the parent, or (rule `'stops-paying'`)
+   * against a link of that chunk's chain: see {@link chooseDeltaBase}. `item` names it in errors.
+   */
   #basesIn(refs: readonly ChunkRef[], item: string): DeltaBaseOf {
     const chunks = this.#parent!.chunks;
     return (i, length) => {
@@ -134,7 +142,8 @@ export class WriteSession {
       const info = ref ? chunks[ref.hash] : undefined;
       // Only a whole chunk lines up element for element; a range of a bundle does not.
       if (!ref || !info || ref.offset !== 0 || ref.length !== length || info.size !== length) return undefined;
-      return { hash: ref.hash, depth: info.depth ?? 0, load: () => this.#readChunk(ref.hash, item) };
+      const base = chooseDeltaBase(ref.hash, chunks, this.#maxDepth, this.#rule);
+      return { hash: base.hash, depth: base.depth, load: () => this.#readChunk(base.hash, item) };
     };
   }
 
