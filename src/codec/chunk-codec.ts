@@ -8,7 +8,7 @@
  * transform: 0 none, 1 byte-group, 2 XOR-delta against `base` then byte-group, 3 integer-difference
  *            delta (delta-transform.ts) then byte-group; the base hash is present for 2 and 3
  * codec:     0 raw, 1 zstd (one frame), 2 per plane: each plane raw, zstd, rANS or Huffman,
- *            whichever is smallest, Huffman preferred within 2 % of rANS (the mantissa planes of
+ *            whichever is smallest, Huffman preferred within 3 % of rANS (the mantissa planes of
  *            trained weights are near random and stay raw)
  */
 import { EngramError } from '../errors/index.ts';
@@ -134,10 +134,14 @@ const PLANE_ZSTD = 1;
 const PLANE_RANS = 2;
 const PLANE_HUFFMAN = 3;
 /**
- * Size Huffman may lose against rANS and still be chosen: it codes ~4× faster both ways, and on the
- * exponent plane of trained weights it is ~1.8 % larger (docs/ARCHITECTURE.md).
+ * Size Huffman may lose against rANS and still be chosen: it codes ~3× faster both ways, and on the
+ * exponent plane of trained weights it is 1.2–2.7 % larger (docs/ARCHITECTURE.md). Two bounds, both
+ * held: at most this factor on the plane, and at most {@link HUFFMAN_CHUNK_SLACK} of the whole
+ * chunk's estimated size — so fp32 (one coded plane in four) takes Huffman almost always and bf16
+ * (one in two, where a plane's loss weighs twice as much) only where it loses little.
  */
-const HUFFMAN_SLACK = 1.02;
+const HUFFMAN_SLACK = 1.03;
+const HUFFMAN_CHUNK_SLACK = 0.004;
 /** rANS's header and frequency table on a typical plane (53 bytes + ~1.5 per symbol of ~40). */
 const RANS_TABLE_BYTES = 110;
 /** Planes with at least this many bits of order-0 entropy per byte are stored raw without trying a coder. */
@@ -163,15 +167,18 @@ function estimate(stats: readonly PlaneStats[], bounds: readonly [number, number
  * where bytes repeat their predecessor more than chance, i.e. where matches help.
  */
 async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number][], stats: readonly PlaneStats[], level: number): Promise<Uint8Array[]> {
+  const coded = stats.filter((st) => st.bitsPerByte < NEAR_RANDOM_BITS).length;
+  const chunkLoss = (HUFFMAN_CHUNK_SLACK * estimate(stats, bounds)) / Math.max(1, coded);
   const parts = await Promise.all(bounds.map(async ([a, b], p) => {
     const plane = grouped.subarray(a, b);
     const st = stats[p]!;
     let codec = PLANE_RAW;
     let body = plane;
     if (plane.byteLength > 0 && st.bitsPerByte < NEAR_RANDOM_BITS) {
-      // Huffman when it is within HUFFMAN_SLACK of what rANS would reach: its exact size is known
-      // from the histogram and the code lengths, so a plane it loses on costs one histogram pass.
-      const h = huffmanEncodeWithin(plane, Math.min(plane.byteLength - 1, HUFFMAN_SLACK * (st.entropyBytes + RANS_TABLE_BYTES)));
+      // Huffman when it is within the slack of what rANS would reach: its exact size is known from
+      // the histogram and the code lengths, so a plane it loses on costs one histogram pass.
+      const rans = st.entropyBytes + RANS_TABLE_BYTES;
+      const h = huffmanEncodeWithin(plane, Math.min(plane.byteLength - 1, HUFFMAN_SLACK * rans, rans + chunkLoss));
       const r = h ?? ransEncode(plane);
       if (r.byteLength < body.byteLength) {
         codec = h ? PLANE_HUFFMAN : PLANE_RANS;
