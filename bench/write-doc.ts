@@ -137,11 +137,13 @@ ${failing.length === 0 ? 'Every target is met.' : `Targets not met in this run: 
   starts from the RSS of the forked copy of the driver, so it would report the driver's 2 GiB.
   Both children hold the 1 GiB of tensors themselves (the data to save, or the buffers restored
   into), which the figure includes.
-- **Repetitions**: W1's contenders (raw disk, torch, engram save, engram restore) each run three
+- **Repetitions**: W1's and W2's contenders (raw disk, torch, engram save, engram restore) each run three
   times inside one process — as a training job that checkpoints repeatedly would — and the median
-  counts; zstd and memcpy run once (memcpy: best of three).
+  counts; zstd and memcpy run once (memcpy: best of three). engram runs from the compiled \`dist/\`
+  (rebuilt first when a source is newer), as a user's program does. CPU figures are user + system
+  time of the measured process, all threads, around the timed call only.
 - **Deepest delta chain** restores the W3 float32 checkpoint whose chunks have the longest delta
-  chain (keyframes are forced every \`delta.maxDepth\` + 1 checkpoints, so it is not always the
+  chain (a new keyframe comes once a delta stops paying, \`delta.keyframe\`, so it is not always the
   last) and the first checkpoint (a keyframe of the same size), each from a cold cache through a
   fresh handle, alternating, median of 5.
 `;

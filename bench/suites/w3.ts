@@ -57,8 +57,8 @@ export async function benchW3(ctx: BenchContext): Promise<void> {
     const depths: number[] = [];
     for (const id of ids) depths.push(deepestChain((await repo.snapshot(id)).manifest));
     await repo.close();
-    // The snapshot with the deepest chain (the latest of equals); keyframes are forced every
-    // maxDepth + 1 checkpoints, so this is not always the last one.
+    // The snapshot with the deepest chain (the latest of equals); a keyframe comes once a delta
+    // stops paying (config delta.keyframe), so this is not always the last one.
     const deepest = depths.lastIndexOf(Math.max(...depths));
     ctx.log(`  ${v.label}: sequence ${frac(total)} of raw; by checkpoint ${perCkpt.map(frac).join(' ')}`);
     ctx.add({

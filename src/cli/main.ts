@@ -2,6 +2,8 @@
  * @module The `engram` command: parses global options, dispatches to a command, and maps errors to
  * exit codes through the one table in errors/ (ERROR_CODES).
  */
+// First: sizes the file-system thread pool before anything starts it.
+import './thread-pool-size.ts';
 import { EngramError, ERROR_CODES, ioError, isEngramError, isErrnoException } from '../errors/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { COMMANDS } from './commands/index.ts';
