@@ -8,6 +8,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Repository } from '../engram-lib.ts';
 import { memcpyBaseline } from '../baselines/memcpy.ts';
+import { sha256Baseline } from '../baselines/sha256.ts';
 import { rawColdRead, rawWriteFsync } from '../baselines/raw-disk.ts';
 import { TORCH_ABSENT, torchSaveLoad, type TorchBaseline } from '../baselines/torch.ts';
 import { zstdBaseline } from '../baselines/zstd.ts';
@@ -47,6 +48,8 @@ export async function benchW1(ctx: BenchContext): Promise<void> {
   const buf = scratchBuffer(set.data.byteLength);
   const mem = memcpyBaseline(set.data, buf);
   ctx.log(`  memcpy ${rate(mem.bytesPerSecond)}`);
+  const sha = sha256Baseline(set.data);
+  ctx.log(`  SHA-256 (one thread, 4 MiB pieces) ${rate(sha.bytesPerSecond)} = ${sha.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB`);
   const rawDir = join(ctx.tmp, 'w1-raw');
   const rwS: number[] = [];
   const rrS: number[] = [];
@@ -150,7 +153,7 @@ export async function benchW1(ctx: BenchContext): Promise<void> {
       workload: 'W1', name: `W1 ${what} CPU`, value: perGiB, unit: 's/GiB', text: `${perGiB.toFixed(2)} CPU-s/GiB`,
       comparisons: torchPerGiB === undefined ? [] : [{ label: `torch.${what === 'save' ? 'save' : 'load'}`, baseline: `${torchPerGiB.toFixed(2)} CPU-s/GiB`, ratio: perGiB / torchPerGiB }],
       target: '<=1.5', status: statusOf([{ value: perGiB, op: '<=', bound: 1.5 }]),
-      note: 'user + system of the measured process, all threads, median of the timed runs',
+      note: `user + system of the measured process, all threads, median of the timed runs; SHA-256 alone (every chunk is hashed) ${sha.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB`,
     });
   }
 
