@@ -25,7 +25,7 @@ export interface RetryOptions {
   readonly onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
 }
 
-const RETRYABLE_NAMES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequests', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'ServiceUnavailable', 'TimeoutError']);
+const RETRYABLE_NAMES = new Set(['IncompleteBody', 'SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequests', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'ServiceUnavailable', 'TimeoutError']);
 const RETRYABLE_SYSCALL_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
 /** The HTTP status of an SDK error, if it carries one. */
