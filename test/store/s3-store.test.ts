@@ -198,6 +198,80 @@ test('a write creates a missing bucket; reads of a missing bucket are NotFound n
   }
 });
 
+test('PUT and part bodies go UNSIGNED-PAYLOAD (key, headers and credentials still signed): RGW takes them, and refuses them under a wrong secret', async () => {
+  const e = requireS3Env();
+  const proxy = await startFaultProxy(e.endpoint, []);
+  try {
+    await withStore({ endpoint: proxy.url, multipartThreshold: 5 * MiB, partSize: 5 * MiB }, async (s, url) => {
+      const small = seededBytes(300_000, 21);
+      const big = seededBytes(11 * MiB + 7, 22);
+      assert.equal(await s.put('chunks/small', small), true);
+      assert.equal(await s.put('chunks/big', big), true);
+      const puts = proxy.requests().filter((r) => r.method === 'PUT' && r.body.byteLength > 0);
+      // One single PUT and three parts, every one sent without a payload hash.
+      assert.equal(puts.length, 4);
+      assert.deepEqual(puts.map((r) => r.payloadHash), ['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD']);
+      assert.equal(puts.filter((r) => /partNumber=/.test(r.url)).length, 3);
+      assert.equal(sha(await s.get('chunks/small')), sha(small));
+      assert.equal(sha(await s.get('chunks/big')), sha(big));
+      // The signature still covers the request: a wrong secret is refused, and nothing is written.
+      const wrong = new S3Store(s3TestStoreOptions(url, { credentials: { accessKeyId: e.accessKeyId, secretAccessKey: `${e.secretAccessKey.slice(0, -4)}xxxx` } }));
+      try {
+        await assert.rejects(wrong.put('chunks/forged', small), (err) => isEngramError(err, 'IOError') && /refused/.test(err.message) && err.data.status === 403);
+        await assert.rejects(wrong.put('chunks/forged-big', big), (err) => isEngramError(err, 'IOError') && /refused/.test(err.message));
+      } finally {
+        await wrong.close();
+      }
+      assert.equal(await s.head('chunks/forged'), undefined);
+      assert.equal(await s.head('chunks/forged-big'), undefined);
+    });
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('signPayload: true signs the SHA-256 of every PUT and part body', async () => {
+  const e = requireS3Env();
+  const proxy = await startFaultProxy(e.endpoint, []);
+  try {
+    await withStore({ endpoint: proxy.url, multipartThreshold: 5 * MiB, partSize: 5 * MiB, signPayload: true }, async (s) => {
+      const big = seededBytes(6 * MiB, 23);
+      assert.equal(await s.put('chunks/small', big.subarray(0, 1000)), true);
+      assert.equal(await s.put('chunks/big', big), true);
+      const puts = proxy.requests().filter((r) => r.method === 'PUT' && r.body.byteLength > 0);
+      assert.equal(puts.length, 3);
+      for (const r of puts) assert.equal(r.payloadHash, sha(r.body));
+      assert.equal(sha(await s.get('chunks/big')), sha(big));
+    });
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('a GET whose body is cut short is retried, and returns the whole object', async () => {
+  const e = requireS3Env();
+  const data = seededBytes(3 * MiB + 5, 24);
+  const setup = await startFaultProxy(e.endpoint, []);
+  const url = s3TestUrl('truncated');
+  const writer = new S3Store(s3TestStoreOptions(url, { endpoint: setup.url }));
+  const proxy = await startFaultProxy(e.endpoint, ['truncate', 'truncate']);
+  const retries: unknown[] = [];
+  const reader = new S3Store(s3TestStoreOptions(url, { endpoint: proxy.url, retry: { baseDelayMs: 1, onRetry: (r) => retries.push(r.error) } }));
+  try {
+    assert.equal(await writer.put('chunks/x', data), true);
+    assert.equal(sha(await reader.get('chunks/x')), sha(data));
+    assert.equal(sha(await reader.get('chunks/x', { offset: 1000, length: 2 * MiB })), sha(data.subarray(1000, 1000 + 2 * MiB)));
+    assert.equal(proxy.faultsServed(), 2);
+    assert.equal(retries.length, 2);
+  } finally {
+    await emptyS3Store(writer).catch(() => undefined);
+    await writer.close();
+    await reader.close();
+    await setup.close();
+    await proxy.close();
+  }
+});
+
 test('openStore opens s3:// URLs by loading the S3 module on demand; the core never imports it statically', async () => {
   const url = s3TestUrl('open-store');
   const store = await openStore(url);
@@ -243,19 +317,30 @@ function seededBytes(n: number, seed: number): Uint8Array {
   return out;
 }
 
-type Fault = '503' | '429' | 'reset' | 'drop';
+type Fault = '503' | '429' | 'reset' | 'drop' | 'truncate';
+
+/** What the proxy saw of one request. */
+interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  /** The SigV4 payload hash header, as sent. */
+  readonly payloadHash: string | undefined;
+  readonly body: Buffer;
+}
 
 /**
  * A tiny HTTP proxy in front of the real RGW: it answers the first requests with the listed faults
  * (503 SlowDown, 429, a reset connection, or — 'drop' — forwarding the request and then cutting the
- * connection before the answer), then forwards everything unchanged. The Host header is kept, so
- * SigV4 signatures made for the proxy's address still verify at RGW.
+ * connection before the answer; 'truncate': forwarding the answer's headers and only half its body),
+ * then forwards everything unchanged, and records every request. The Host header is kept, so SigV4
+ * signatures made for the proxy's address still verify at RGW.
  */
-async function startFaultProxy(upstream: string, faults: Fault[]): Promise<{ url: string; faultsServed(): number; maxInFlight(): number; close(): Promise<void> }> {
+async function startFaultProxy(upstream: string, faults: Fault[]): Promise<{ url: string; faultsServed(): number; maxInFlight(): number; requests(): readonly SeenRequest[]; close(): Promise<void> }> {
   const target = new URL(upstream);
   let served = 0;
   let inFlight = 0;
   let maxInFlight = 0;
+  const seen: SeenRequest[] = [];
   const server = createServer((req, res) => {
     // Counted from arrival until the answer starts: the client cannot free its slot before that,
     // so this never exceeds what the client really has in flight.
@@ -270,6 +355,8 @@ async function startFaultProxy(upstream: string, faults: Fault[]): Promise<{ url
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const header = req.headers['x-amz-content-sha256'];
+      seen.push({ method: req.method ?? '', url: req.url ?? '', payloadHash: Array.isArray(header) ? header[0] : header, body: Buffer.concat(chunks) });
       const fault = faults.shift();
       if (fault) served++;
       if (fault) answer();
@@ -289,6 +376,16 @@ async function startFaultProxy(upstream: string, faults: Fault[]): Promise<{ url
           upRes.on('end', () => req.socket.destroy());
           return;
         }
+        if (fault === 'truncate') {
+          const body: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => body.push(c));
+          upRes.on('end', () => {
+            const all = Buffer.concat(body);
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            res.write(all.subarray(0, all.byteLength >> 1), () => req.socket.destroy());
+          });
+          return;
+        }
         answer();
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);
@@ -303,6 +400,7 @@ async function startFaultProxy(upstream: string, faults: Fault[]): Promise<{ url
     url: `http://127.0.0.1:${port}`,
     faultsServed: () => served,
     maxInFlight: () => maxInFlight,
+    requests: () => seen,
     close: () => {
       server.closeAllConnections();
       return new Promise((r) => server.close(() => r()));
