@@ -272,6 +272,23 @@ test('a GET whose body is cut short is retried, and returns the whole object', a
   }
 });
 
+test('a request the server never answers fails as a retried TimeoutError, then an IOError, instead of waiting forever', async () => {
+  // A server that takes requests and never answers (RGW itself would answer: no timing of it here).
+  const silent = createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const retries: unknown[] = [];
+  const s = new S3Store(s3TestStoreOptions(s3TestUrl('silent'), { endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, requestTimeoutMs: 200, retry: { attempts: 2, baseDelayMs: 1, onRetry: (r) => retries.push(r.error) } }));
+  try {
+    await assert.rejects(s.get('chunks/x'), (err) => isEngramError(err, 'IOError') && err.data.name === 'TimeoutError');
+    assert.equal(retries.length, 1);
+    assert.equal((retries[0] as Error).name, 'TimeoutError');
+  } finally {
+    await s.close();
+    silent.closeAllConnections();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
 test('openStore opens s3:// URLs by loading the S3 module on demand; the core never imports it statically', async () => {
   const url = s3TestUrl('open-store');
   const store = await openStore(url);

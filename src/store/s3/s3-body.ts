@@ -47,9 +47,13 @@ export async function readBody(body: SdkBody | undefined, length: number | undef
       out.set(c, at);
       at += c.byteLength;
     };
+    const short = (): IncompleteBodyError => new IncompleteBodyError(`the answer ended after ${at} of its ${length} bytes`);
     body.on('data', onData);
     body.once('error', fail);
-    body.once('end', () => (at === length ? resolve() : reject(new IncompleteBodyError(`the answer ended after ${at} of its ${length} bytes`))));
+    body.once('end', () => (at === length ? resolve() : reject(short())));
+    // A stream destroyed without an error (a socket torn down under it) emits only 'close'; after
+    // 'end' or 'error' this reject is a no-op.
+    body.once('close', () => reject(short()));
   });
   return out;
 }

@@ -51,7 +51,7 @@ export interface S3StoreOptions {
   readonly retry?: RetryOptions;
   /** Keys per ListObjectsV2 page (default 1000, the S3 maximum). */
   readonly listPageSize?: number;
-  /** Per-request socket timeout, ms (default 120000). */
+  /** A request fails (and is retried) when no answer comes, or its socket is silent, this long, ms (default 120000). */
   readonly requestTimeoutMs?: number;
   /**
    * Create the bucket when a write finds it missing (default true). Reads never create it: the first
@@ -144,7 +144,12 @@ export class S3Store implements ObjectStore {
         // withRetry is the one retry policy (see s3-retry.ts).
         maxAttempts: 1,
         requestHandler: {
+          // Both: no answer within the time, or a socket silent that long mid-body, fails the request
+          // (TimeoutError, retried). Without throwOnRequestTimeout this SDK only logs a warning and a
+          // request the server never answers waits forever.
           requestTimeout: options.requestTimeoutMs ?? 120_000,
+          socketTimeout: options.requestTimeoutMs ?? 120_000,
+          throwOnRequestTimeout: true,
           // Keep-alive sockets, as many as requests may be in flight: no handshake per chunk.
           httpAgent: new HttpAgent({ keepAlive: true, maxSockets: concurrency }),
           httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: concurrency }),
