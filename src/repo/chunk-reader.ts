@@ -95,13 +95,21 @@ export class ChunkReader {
 
   async #load(hash: string, item: string, chain: readonly string[]): Promise<Uint8Array> {
     let encoded: Uint8Array;
-    let lent: Uint8Array | undefined;
+    // Every buffer handed to the store: a retried read asks again, and only the last one is kept.
+    const lent: Uint8Array[] = [];
     try {
       // Into a shared slot (or a buffer the codec workers gave back): fresh memory costs more to
       // touch than to fill, and a slot crosses to a worker without being moved.
-      encoded = await this.#store.get(chunkKey(hash), undefined, { buffer: (n) => (lent = this.#pool.buffer(n, { lease: true })) });
+      encoded = await this.#store.get(chunkKey(hash), undefined, {
+        buffer: (n) => {
+          const b = this.#pool.buffer(n, { lease: true });
+          lent.push(b);
+          return b;
+        },
+      });
+      for (const b of lent) if (b !== encoded) this.#pool.recycle(b);
     } catch (e) {
-      if (lent) this.#pool.recycle(lent);
+      for (const b of lent) this.#pool.recycle(b);
       if (isEngramError(e, 'NotFound')) {
         throw new EngramError('IntegrityMismatch', `${item}: chunk ${hash} is missing from the store`, { item, chunk: hash, reason: 'missing' }, { cause: e });
       }

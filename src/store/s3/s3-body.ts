@@ -21,17 +21,22 @@ export class IncompleteBodyError extends Error {
 
 /**
  * The whole body, of exactly `length` bytes when the server announced one (more is refused before
- * it is stored, fewer is an {@link IncompleteBodyError}). Without a length, or on a runtime whose body
- * is not a Node stream, falls back to the SDK's own collection.
+ * it is stored, fewer is an {@link IncompleteBodyError}), read into `into(length)` when given (the
+ * ObjectStore `buffer` option). Without a length, or on a runtime whose body is not a Node stream,
+ * falls back to the SDK's own collection.
  */
-export async function readBody(body: SdkBody | undefined, length: number | undefined): Promise<Uint8Array> {
+export async function readBody(body: SdkBody | undefined, length: number | undefined, into?: (length: number) => Uint8Array): Promise<Uint8Array> {
   if (!body) return new Uint8Array(0);
   if (length === undefined || !(body instanceof Readable)) return body.transformToByteArray();
-  // Uninitialised (not zero-filled) memory from the allocator: every byte is overwritten below, and
-  // the memory of transient chunk buffers already freed is reused instead of fresh pages touched.
-  const buf = Buffer.allocUnsafeSlow(length);
-  // A plain Uint8Array view: a Buffer's slice() shares memory where callers expect a copy.
-  const out = new Uint8Array(buf.buffer, buf.byteOffset, length);
+  let out: Uint8Array;
+  if (into) out = into(length);
+  else {
+    // Uninitialised (not zero-filled) memory from the allocator: every byte is overwritten below, and
+    // the memory of transient chunk buffers already freed is reused instead of fresh pages touched.
+    const buf = Buffer.allocUnsafeSlow(length);
+    // A plain Uint8Array view: a Buffer's slice() shares memory where callers expect a copy.
+    out = new Uint8Array(buf.buffer, buf.byteOffset, length);
+  }
   let at = 0;
   await new Promise<void>((resolve, reject) => {
     const fail = (e: Error): void => {

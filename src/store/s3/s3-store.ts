@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { EngramError } from '../../errors/index.ts';
 import { checkRange } from '../memory-store.ts';
-import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from '../object-store.ts';
+import type { ByteRange, GetOptions, ObjectInfo, ObjectStore, PutOptions } from '../object-store.ts';
 import { readBody } from './s3-body.ts';
 import { httpStatusOf, withRetry, type RetryOptions } from './s3-retry.ts';
 import { Semaphore } from './s3-semaphore.ts';
@@ -157,7 +157,7 @@ export class S3Store implements ObjectStore {
       });
   }
 
-  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+  async get(key: string, range?: ByteRange, options: GetOptions = {}): Promise<Uint8Array> {
     const k = this.#key(key);
     if (range) {
       if (!Number.isSafeInteger(range.offset) || !Number.isSafeInteger(range.length) || range.offset < 0 || range.length < 0) {
@@ -186,7 +186,9 @@ export class S3Store implements ObjectStore {
         if (want !== undefined && res.ContentLength !== undefined && res.ContentLength > want) {
           throw new EngramError('IOError', `${this.location}: ${key} answered ${res.ContentLength} bytes for ${want}`, { key });
         }
-        const body = await readBody(res.Body, res.ContentLength);
+        // Into the caller's buffer only when the answer is exactly what was asked for.
+        const into = options.buffer && (!range || res.ContentLength === range.length) ? options.buffer : undefined;
+        const body = await readBody(res.Body, res.ContentLength, into);
         if (range && body.byteLength !== range.length) {
           // S3 clips a range that runs past the end of the object: the caller asked for bytes that do not exist.
           const size = Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1] ?? NaN);
