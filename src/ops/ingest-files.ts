@@ -8,6 +8,7 @@ import type { FileInput, Progress, Repository, SaveWait, Snapshot } from '../rep
 import type { JsonValue } from '../tensor/index.ts';
 import { buildFileInput } from './build-file-input.ts';
 import { collectFiles } from './collect-files.ts';
+import { originalBytes, type OriginalBytes } from './original-bytes.ts';
 import type { OnProgress } from './ops-progress.ts';
 
 /** What an ingest records besides the files: the snapshot's run, step and annotations. */
@@ -51,7 +52,9 @@ async function sizes(paths: readonly string[]): Promise<number[]> {
  * file under it (symbolic links followed, see `collectFiles`), a file its base name. Every file's
  * structure is read and checked before anything is written, so a malformed file is refused while
  * the repository is untouched; tensor files are split into tensors that deduplicate, and every
- * file comes back byte for byte on restore.
+ * file comes back byte for byte on restore: before committing, the save rebuilds each file from its
+ * layout and compares it with the file on disk (a layout that does not rebuild it is refused with
+ * `IntegrityMismatch`, nothing committed).
  *
  * @example
  * const { snapshot } = await ingestFiles(repo, ['ckpt/'], { run: 'r1', step: 100, onProgress: (e) => console.log(e) });
@@ -62,7 +65,7 @@ export async function ingestFiles(repo: Repository, paths: readonly string[], op
   const bytesTotal = fileSizes.reduce((a, b) => a + b, 0);
   const filesTotal = collected.length;
   const onProgress = options.onProgress;
-  const sources: ByteSource[] = [];
+  const sources: (ByteSource | OriginalBytes)[] = [];
   try {
     const files: FileInput[] = [];
     let bytesDone = 0;
@@ -70,11 +73,15 @@ export async function ingestFiles(repo: Repository, paths: readonly string[], op
     for (const f of collected) {
       const src = await openFileSource(f.abs, f.abs);
       sources.push(src);
-      files.push(await buildFileInput(f, src, (n) => {
+      const input = await buildFileInput(f, src, (n) => {
         // A file that grew since it was measured does not push the count past the total.
         bytesDone = Math.min(bytesTotal, bytesDone + n);
         onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: files.length, filesTotal });
-      }));
+      });
+      // The save compares the layout with these bytes before it commits (FileInput.original).
+      const original = await originalBytes(f.abs);
+      sources.push(original);
+      files.push({ ...input, original: (offset, into) => original.read(offset, into) });
       onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: files.length, filesTotal });
     }
     const snapshot = await repo.save({

@@ -59,6 +59,15 @@ export interface FileInput {
    * name. Otherwise this file keeps its own tensors.
    */
   readonly tensorsOf?: string;
+  /**
+   * The file's own bytes: fills `into` with the bytes at `offset` and resolves to how many it read
+   * (fewer at the end of the file). When given, the save compares every piece of the layout — the
+   * literal ranges and the tensor bytes exactly as stored — with these bytes before it commits, and
+   * refuses (`IntegrityMismatch`, nothing committed) a layout that does not rebuild the file; the
+   * file is then marked `layoutVerified` and a restore skips its whole-file SHA-256. `ingestFiles`
+   * always passes it.
+   */
+  readonly original?: (offset: number, into: Uint8Array) => Promise<number>;
 }
 
 /** Progress of a long operation, in bytes. */
