@@ -22,7 +22,8 @@ import { loadW1 } from '../workloads/w1.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+// ENGRAM_BENCH_CLI: another build's dist/cli/main.js (e.g. the commit before a change, for a before/after).
+const CLI = process.env.ENGRAM_BENCH_CLI ?? join(ROOT, 'dist', 'cli', 'main.js');
 const SHARDS = 4;
 const REPS = 3;
 const GiB = 1024 ** 3;

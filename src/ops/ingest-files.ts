@@ -1,14 +1,12 @@
 /**
  * @module Ingest: files and directories on disk into one new snapshot (what `engram save` does).
  */
-import { stat } from 'node:fs/promises';
-import { ioError } from '../errors/index.ts';
 import { openFileSource, type ByteSource } from '../formats/index.ts';
 import type { FileInput, Progress, Repository, SaveWait, Snapshot } from '../repo/index.ts';
 import type { JsonValue } from '../tensor/index.ts';
 import { buildFileInput } from './build-file-input.ts';
 import { collectFiles } from './collect-files.ts';
-import { originalBytes, type OriginalBytes } from './original-bytes.ts';
+import { fileVersion, originalBytes, type FileVersion, type OriginalBytes } from './original-bytes.ts';
 import type { OnProgress } from './ops-progress.ts';
 
 /** What an ingest records besides the files: the snapshot's run, step and annotations. */
@@ -34,16 +32,10 @@ export interface IngestResult {
   readonly files: number;
 }
 
-/** Each file's size, for the `reading` total; an unreadable path fails as opening it would. */
-async function sizes(paths: readonly string[]): Promise<number[]> {
-  const out: number[] = [];
-  for (const path of paths) {
-    try {
-      out.push((await stat(path)).size);
-    } catch (e) {
-      throw ioError(e, { path, what: 'cannot read' });
-    }
-  }
+/** Each file's version (its size for the `reading` total); an unreadable path fails as opening it would. */
+async function versions(paths: readonly string[]): Promise<FileVersion[]> {
+  const out: FileVersion[] = [];
+  for (const path of paths) out.push(await fileVersion(path));
   return out;
 }
 
@@ -61,8 +53,8 @@ async function sizes(paths: readonly string[]): Promise<number[]> {
  */
 export async function ingestFiles(repo: Repository, paths: readonly string[], options: IngestOptions): Promise<IngestResult> {
   const collected = await collectFiles(paths);
-  const fileSizes = await sizes(collected.map((f) => f.abs));
-  const bytesTotal = fileSizes.reduce((a, b) => a + b, 0);
+  const fileVersions = await versions(collected.map((f) => f.abs));
+  const bytesTotal = fileVersions.reduce((a, v) => a + Number(v.size), 0);
   const filesTotal = collected.length;
   const onProgress = options.onProgress;
   const sources: (ByteSource | OriginalBytes)[] = [];
@@ -70,7 +62,7 @@ export async function ingestFiles(repo: Repository, paths: readonly string[], op
     const files: FileInput[] = [];
     let bytesDone = 0;
     onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: 0, filesTotal });
-    for (const f of collected) {
+    for (const [i, f] of collected.entries()) {
       const src = await openFileSource(f.abs, f.abs);
       sources.push(src);
       const input = await buildFileInput(f, src, (n) => {
@@ -79,7 +71,7 @@ export async function ingestFiles(repo: Repository, paths: readonly string[], op
         onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: files.length, filesTotal });
       });
       // The save compares the layout with these bytes before it commits (FileInput.original).
-      const original = await originalBytes(f.abs);
+      const original = await originalBytes(f.abs, fileVersions[i]!);
       sources.push(original);
       files.push({ ...input, original: (offset, into) => original.read(offset, into) });
       onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: files.length, filesTotal });
