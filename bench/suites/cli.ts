@@ -6,6 +6,8 @@
  * `engram restore` into a new directory against a cold-cache `cp -r` of the source directory.
  * Medians; the restored tree is compared byte for byte with the source; CPU seconds (user + sys) of
  * the engram process from its rusage (bash's `times` after the child exits). Needs `npm run build`.
+ * With ENGRAM_BENCH_CLI_BASE set to another build's dist/cli/main.js, that build runs too, just
+ * before this one in every round, and the log prints the two side by side.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,8 +24,12 @@ import { loadW1 } from '../workloads/w1.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
-// ENGRAM_BENCH_CLI: another build's dist/cli/main.js (e.g. the commit before a change, for a before/after).
-const CLI = process.env.ENGRAM_BENCH_CLI ?? join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+/**
+ * ENGRAM_BENCH_CLI_BASE: another build's dist/cli/main.js (e.g. of the commit before a change): run
+ * interleaved with this one in every round, for a before/after measured in the same sitting.
+ */
+const BASE = process.env.ENGRAM_BENCH_CLI_BASE;
 const SHARDS = 4;
 const REPS = 3;
 const GiB = 1024 ** 3;
@@ -110,40 +116,51 @@ export async function benchCli(ctx: BenchContext): Promise<void> {
 
   // Save: engram save into a fresh repository against cp -r + sync, interleaved, warm source.
   const save: Timed[] = [];
+  const baseSave: Timed[] = [];
   const cp: number[] = [];
-  let lastRepo = '';
+  const saveOnce = async (cli: string, r: number, name: string): Promise<Timed> => {
+    execFileSync('sync');
+    await rm(repo(r), { recursive: true, force: true });
+    execFileSync(node, [cli, '--repo', repo(r), 'init'], { stdio: 'ignore' });
+    execFileSync('sync');
+    return timed([node, ...prof(name), cli, '--repo', repo(r), '--json', 'save', src, '--run', 'bench']);
+  };
   for (let r = 0; r < REPS; r++) {
-    execFileSync('sync');
-    await rm(repo(r - 1), { recursive: true, force: true });
-    execFileSync(node, [CLI, '--repo', repo(r), 'init'], { stdio: 'ignore' });
-    execFileSync('sync');
-    save.push(await timed([node, ...prof('save'), CLI, '--repo', repo(r), '--json', 'save', src, '--run', 'bench']));
-    lastRepo = repo(r);
+    if (BASE) baseSave.push(await saveOnce(BASE, r, 'base-save'));
+    save.push(await saveOnce(CLI, r, 'save'));
     const dst = join(ctx.tmp, 'cli-cp');
     await rm(dst, { recursive: true, force: true });
     execFileSync('sync');
     cp.push((await timed(['/bin/sh', '-c', 'cp -r "$0" "$1" && sync', src, dst])).seconds);
     await rm(dst, { recursive: true, force: true });
+    if (r < REPS - 1) await rm(repo(r), { recursive: true, force: true });
   }
+  const lastRepo = repo(REPS - 1);
   const snapshot = (JSON.parse(save[save.length - 1]!.stdout) as { id: string }).id;
 
   // Restore: cold engram restore into a new directory against a cold cp -r of the source.
   const restore: Timed[] = [];
+  const baseRestore: Timed[] = [];
   const cold: number[] = [];
   let identical = true;
   let why: string | undefined;
   let method = '';
-  for (let r = 0; r < REPS; r++) {
+  const restoreOnce = async (cli: string, name: string): Promise<Timed> => {
     const out = join(ctx.tmp, 'cli-restored');
     await rm(out, { recursive: true, force: true });
     method = dropPageCache([lastRepo]);
-    restore.push(await timed([node, ...prof('restore'), CLI, '--repo', lastRepo, '--json', 'restore', snapshot, out]));
+    const t = await timed([node, ...prof(name), cli, '--repo', lastRepo, '--json', 'restore', snapshot, out]);
     const same = await sameTree(src, out);
     if (!same.same) {
       identical = false;
-      why = same.why;
+      why = `${name}: ${same.why}`;
     }
     await rm(out, { recursive: true, force: true });
+    return t;
+  };
+  for (let r = 0; r < REPS; r++) {
+    if (BASE) baseRestore.push(await restoreOnce(BASE, 'base-restore'));
+    restore.push(await restoreOnce(CLI, 'restore'));
     const dst = join(ctx.tmp, 'cli-cp');
     await rm(dst, { recursive: true, force: true });
     dropPageCache([src]);
@@ -162,6 +179,11 @@ export async function benchCli(ctx: BenchContext): Promise<void> {
   const restoreCpu = median(restore.map((t) => t.cpuSeconds));
   ctx.log(`  engram save ${save.map((t) => ms(t.seconds)).join(', ')}; cp -r + sync ${cp.map(ms).join(', ')}`);
   ctx.log(`  engram restore (cold) ${restore.map((t) => ms(t.seconds)).join(', ')}; cold cp -r ${cold.map(ms).join(', ')} (${method})`);
+  if (BASE) {
+    const cpu = (ts: Timed[]): string => `${(median(ts.map((t) => t.cpuSeconds)) / (total / GiB)).toFixed(2)} CPU-s/GiB`;
+    ctx.log(`  base ${BASE}: save ${baseSave.map((t) => ms(t.seconds)).join(', ')} (${cpu(baseSave)}); restore ${baseRestore.map((t) => ms(t.seconds)).join(', ')} (${cpu(baseRestore)})`);
+    ctx.log(`  this build / base, medians: save ${times(median(save.map((t) => t.seconds)) / median(baseSave.map((t) => t.seconds)))} the time (${cpu(save)}), restore ${times(median(restore.map((t) => t.seconds)) / median(baseRestore.map((t) => t.seconds)))} the time (${cpu(restore)})`);
+  }
   const saveRatio = saveS / cpS;
   ctx.add({
     workload: 'CLI', name: 'CLI engram save (directory)', value: saveS, unit: 's', text: ms(saveS),

@@ -4,7 +4,7 @@
 import { openFileSource, type ByteSource } from '../formats/index.ts';
 import type { FileInput, Progress, Repository, SaveWait, Snapshot } from '../repo/index.ts';
 import type { JsonValue } from '../tensor/index.ts';
-import { buildFileInput } from './build-file-input.ts';
+import { readFileLayout } from './build-file-input.ts';
 import { collectFiles } from './collect-files.ts';
 import { fileVersion, originalBytes, type FileVersion, type OriginalBytes } from './original-bytes.ts';
 import type { OnProgress } from './ops-progress.ts';
@@ -20,7 +20,7 @@ export interface IngestOptions {
   readonly meta?: Readonly<Record<string, JsonValue>>;
   /** Tags to point at the snapshot once it is committed. */
   readonly tags?: readonly string[];
-  /** Told `reading` events while the files are checked and hashed, then `saving` events. */
+  /** Told `reading` events as the files are opened and their structure read and checked, then `saving` events. */
   readonly onProgress?: OnProgress;
   /** Told which garbage collections the save waits for before it starts (see `Repository.save`). */
   readonly onWait?: (wait: SaveWait) => void;
@@ -65,15 +65,13 @@ export async function ingestFiles(repo: Repository, paths: readonly string[], op
     for (const [i, f] of collected.entries()) {
       const src = await openFileSource(f.abs, f.abs);
       sources.push(src);
-      const input = await buildFileInput(f, src, (n) => {
-        // A file that grew since it was measured does not push the count past the total.
-        bytesDone = Math.min(bytesTotal, bytesDone + n);
-        onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: files.length, filesTotal });
-      });
-      // The save compares the layout with these bytes before it commits (FileInput.original).
+      const layout = await readFileLayout(f, src);
+      // The save compares the layout with these bytes before it commits, and takes the file's
+      // SHA-256 from them as it goes (FileInput.original): each byte is read once more, not twice.
       const original = await originalBytes(f.abs, fileVersions[i]!);
       sources.push(original);
-      files.push({ ...input, original: (offset, into) => original.read(offset, into) });
+      files.push({ ...layout, original: (offset, into) => original.read(offset, into) });
+      bytesDone = Math.min(bytesTotal, bytesDone + Number(fileVersions[i]!.size));
       onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: files.length, filesTotal });
     }
     const snapshot = await repo.save({

@@ -29,7 +29,7 @@ export interface RestoreResult {
 }
 
 /**
- * Writes every file of `snap` into `sink` (each verified by its SHA-256 as it is rebuilt), then the
+ * Writes every file of `snap` into `sink` (rebuilt from chunks each verified against its key), then the
  * tensors saved through the library, not from a file, as one safetensors file `tensors.safetensors`,
  * then each blob as `blobs/<name>`. Returns the snapshot paths written.
  *

@@ -1,7 +1,7 @@
 /**
- * @module Writes a snapshot's files into a directory, each atomically: rebuilt into a temp file,
- * checked against its SHA-256, then renamed. A corrupt chunk therefore never leaves a partial or
- * wrong output file behind.
+ * @module Writes a snapshot's files into a directory, each atomically: rebuilt into a temp file
+ * from verified chunks (Snapshot.readFile), then renamed. A corrupt chunk therefore never leaves a
+ * partial or wrong output file behind.
  */
 import { open, mkdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';

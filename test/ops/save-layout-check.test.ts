@@ -155,3 +155,42 @@ test('a corrupted chunk under a verified file is an IntegrityMismatch on restore
     await repo.close();
   }
 });
+
+test('the save takes a file\'s SHA-256 from its original, whatever order its tensors load in', async () => {
+  const { work, repo } = await fixtureDir();
+  try {
+    const head = new TextEncoder().encode('HDR!');
+    const a = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff);
+    const b = new Uint8Array(4096).map((_, i) => (i * 13 + 5) & 0xff);
+    const tail = new TextEncoder().encode('END');
+    const file = new Uint8Array([...head, ...a, ...b, ...tail]);
+    const path = join(work, 'two.bin');
+    await writeFile(path, file);
+    const onDisk = await readFile(path);
+    const sha = createHash('sha256').update(file).digest('hex');
+    const input: FileInput = {
+      path: 'two.bin', format: 'test', size: file.byteLength, literal: new Uint8Array([...head, ...tail]),
+      segments: [{ kind: 'literal', offset: 0, length: 4 }, { kind: 'tensor', tensor: 'a', offset: 0, length: 4096 }, { kind: 'tensor', tensor: 'b', offset: 0, length: 4096 }, { kind: 'literal', offset: 4, length: 3 }],
+      tensors: [],
+      original: async (offset, into) => {
+        const part = onDisk.subarray(offset, offset + into.byteLength);
+        into.set(part);
+        return part.byteLength;
+      },
+    };
+    const ta = { name: 'a', dtype: 'U8' as const, shape: [4096], byteLength: 4096, load: async () => a };
+    const tb = { name: 'b', dtype: 'U8' as const, shape: [4096], byteLength: 4096, load: async () => b };
+    // In file order, and the other way round (the hash then needs a pass of its own).
+    for (const [run, tensors] of [['in-order', [ta, tb]], ['reversed', [tb, ta]]] as const) {
+      const snap = await repo.save({ run, files: [{ ...input, tensors }] });
+      assert.equal(snap.files[0]!.sha256, sha, run);
+      assert.equal(snap.files[0]!.layoutVerified, true, run);
+    }
+    // A SHA-256 given with the original must agree with it.
+    await assert.rejects(repo.save({ run: 'given', files: [{ ...input, tensors: [ta, tb], sha256: '0'.repeat(64) }] }),
+      (e) => isEngramError(e, 'IntegrityMismatch') && e.message.includes(sha));
+    assert.equal((await repo.snapshotIds()).length, 2);
+  } finally {
+    await repo.close();
+  }
+});
