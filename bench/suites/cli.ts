@@ -5,7 +5,8 @@
  * directory (both from a warm cache: a trainer has just written the files), and a cold-cache
  * `engram restore` into a new directory against a cold-cache `cp -r` of the source directory.
  * Medians; the restored tree is compared byte for byte with the source; CPU seconds (user + sys) of
- * the engram process from its rusage (bash's `times` after the child exits). Needs `npm run build`.
+ * the engram process from its rusage (bash's `times` after the child exits). dist/ is rebuilt first
+ * when a source is newer (bench/engram-lib.ts).
  * With ENGRAM_BENCH_CLI_BASE set to another build's dist/cli/main.js, that build runs too, just
  * before this one in every round, and the log prints the two side by side.
  */
@@ -16,6 +17,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSafetensors } from '../../src/index.ts';
 import type { BenchContext } from '../bench-context.ts';
+// Rebuilds dist/ first when a source is newer, so the CLI timed is the code of this checkout.
+import '../engram-lib.ts';
 import { dropPageCache } from '../cold-cache.ts';
 import { median } from '../engram-measure.ts';
 import { bytes, ms, rate, statusOf, times } from '../report.ts';
