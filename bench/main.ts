@@ -1,5 +1,5 @@
 /**
- * @module `npm run bench`: runs the workloads W1–W4 and prints every figure with its ratio against
+ * @module `npm run bench`: runs the workloads W1–W4 and CLI (W1 through the `engram` command) and prints every figure with its ratio against
  * baselines measured in the same run, and its target (PASS/FAIL, never the exit status).
  *
  *   npm run bench                      all workloads; rewrites docs/BENCHMARKS.md
@@ -25,9 +25,10 @@ import { benchW1 } from './suites/w1.ts';
 import { benchW2 } from './suites/w2.ts';
 import { benchW3 } from './suites/w3.ts';
 import { benchW4 } from './suites/w4.ts';
+import { benchCli } from './suites/cli.ts';
 import { writeBenchmarksDoc } from './write-doc.ts';
 
-const SUITES: Record<string, (ctx: BenchContext) => Promise<void>> = { W1: benchW1, W2: benchW2, W3: benchW3, W4: benchW4 };
+const SUITES: Record<string, (ctx: BenchContext) => Promise<void>> = { W1: benchW1, W2: benchW2, W3: benchW3, W4: benchW4, CLI: benchCli };
 const MiB = 1024 * 1024;
 
 const args = process.argv.slice(2);
@@ -74,7 +75,7 @@ const ctx: BenchContext = {
 
 ctx.log(`engram bench: ${workloads.join(' ')}${quick ? ' (quick)' : ''}; temp ${tmp}; cache ${CACHE_DIR}`);
 ctx.log(torch ? `torch baseline: torch ${torch} via /usr/bin/python3` : TORCH_ABSENT);
-const warmGiB = workloads.some((w) => w === 'W1' || w === 'W2') ? (quick ? 2 : 8) : 1;
+const warmGiB = workloads.some((w) => w === 'W1' || w === 'W2' || w === 'CLI') ? (quick ? 2 : 8) : 1;
 ctx.log(`warming ${warmGiB} GiB of guest memory (first touch is slow here; see bench/warm-memory.ts): ${warmGuestMemory(warmGiB).toFixed(1)} s`);
 try {
   for (const w of workloads) {

@@ -103,6 +103,9 @@ ${failing.length === 0 ? 'Every target is met.' : `Targets not met in this run: 
 - **W4** — fine-tuning from W3's last checkpoint with only the last block, the output norm and the
   head trainable (10.05 % of the bytes; the rest frozen, bit for bit), on the digits mirrored,
   five checkpoints 50 steps apart, saved after the base in the same repository.
+- **CLI** — W1's tensors as a directory of four safetensors shards (engram's own writer), saved
+  and restored by running the built \`engram\` command (\`node dist/cli/main.js\`, after \`npm run build\`)
+  as a user does, against \`cp -r\` + \`sync\` and a cold \`cp -r\` of the same directory.
 
 ## This machine's quirks
 

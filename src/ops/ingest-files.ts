@@ -1,13 +1,12 @@
 /**
  * @module Ingest: files and directories on disk into one new snapshot (what `engram save` does).
  */
-import { stat } from 'node:fs/promises';
-import { ioError } from '../errors/index.ts';
 import { openFileSource, type ByteSource } from '../formats/index.ts';
 import type { FileInput, Progress, Repository, SaveWait, Snapshot } from '../repo/index.ts';
 import type { JsonValue } from '../tensor/index.ts';
-import { buildFileInput } from './build-file-input.ts';
+import { readFileLayout } from './build-file-input.ts';
 import { collectFiles } from './collect-files.ts';
+import { fileVersion, originalBytes, type FileVersion, type OriginalBytes } from './original-bytes.ts';
 import type { OnProgress } from './ops-progress.ts';
 
 /** What an ingest records besides the files: the snapshot's run, step and annotations. */
@@ -21,7 +20,7 @@ export interface IngestOptions {
   readonly meta?: Readonly<Record<string, JsonValue>>;
   /** Tags to point at the snapshot once it is committed. */
   readonly tags?: readonly string[];
-  /** Told `reading` events while the files are checked and hashed, then `saving` events. */
+  /** Told `reading` events as the files are opened and their structure read and checked, then `saving` events. */
   readonly onProgress?: OnProgress;
   /** Told which garbage collections the save waits for before it starts (see `Repository.save`). */
   readonly onWait?: (wait: SaveWait) => void;
@@ -33,16 +32,10 @@ export interface IngestResult {
   readonly files: number;
 }
 
-/** Each file's size, for the `reading` total; an unreadable path fails as opening it would. */
-async function sizes(paths: readonly string[]): Promise<number[]> {
-  const out: number[] = [];
-  for (const path of paths) {
-    try {
-      out.push((await stat(path)).size);
-    } catch (e) {
-      throw ioError(e, { path, what: 'cannot read' });
-    }
-  }
+/** Each file's version (its size for the `reading` total); an unreadable path fails as opening it would. */
+async function versions(paths: readonly string[]): Promise<FileVersion[]> {
+  const out: FileVersion[] = [];
+  for (const path of paths) out.push(await fileVersion(path));
   return out;
 }
 
@@ -51,30 +44,34 @@ async function sizes(paths: readonly string[]): Promise<number[]> {
  * file under it (symbolic links followed, see `collectFiles`), a file its base name. Every file's
  * structure is read and checked before anything is written, so a malformed file is refused while
  * the repository is untouched; tensor files are split into tensors that deduplicate, and every
- * file comes back byte for byte on restore.
+ * file comes back byte for byte on restore: before committing, the save rebuilds each file from its
+ * layout and compares it with the file on disk (a layout that does not rebuild it is refused with
+ * `IntegrityMismatch`, nothing committed).
  *
  * @example
  * const { snapshot } = await ingestFiles(repo, ['ckpt/'], { run: 'r1', step: 100, onProgress: (e) => console.log(e) });
  */
 export async function ingestFiles(repo: Repository, paths: readonly string[], options: IngestOptions): Promise<IngestResult> {
   const collected = await collectFiles(paths);
-  const fileSizes = await sizes(collected.map((f) => f.abs));
-  const bytesTotal = fileSizes.reduce((a, b) => a + b, 0);
+  const fileVersions = await versions(collected.map((f) => f.abs));
+  const bytesTotal = fileVersions.reduce((a, v) => a + Number(v.size), 0);
   const filesTotal = collected.length;
   const onProgress = options.onProgress;
-  const sources: ByteSource[] = [];
+  const sources: (ByteSource | OriginalBytes)[] = [];
   try {
     const files: FileInput[] = [];
     let bytesDone = 0;
     onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: 0, filesTotal });
-    for (const f of collected) {
+    for (const [i, f] of collected.entries()) {
       const src = await openFileSource(f.abs, f.abs);
       sources.push(src);
-      files.push(await buildFileInput(f, src, (n) => {
-        // A file that grew since it was measured does not push the count past the total.
-        bytesDone = Math.min(bytesTotal, bytesDone + n);
-        onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: files.length, filesTotal });
-      }));
+      const layout = await readFileLayout(f, src);
+      // The save compares the layout with these bytes before it commits, and takes the file's
+      // SHA-256 from them as it goes (FileInput.original): each byte is read once more, not twice.
+      const original = await originalBytes(f.abs, fileVersions[i]!);
+      sources.push(original);
+      files.push({ ...layout, original: (offset, into) => original.read(offset, into) });
+      bytesDone = Math.min(bytesTotal, bytesDone + Number(fileVersions[i]!.size));
       onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: files.length, filesTotal });
     }
     const snapshot = await repo.save({

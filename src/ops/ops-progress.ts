@@ -4,7 +4,7 @@
  */
 
 /**
- * Progress of a phase that goes file by file: `reading` (an ingest opening, checking and hashing
+ * Progress of a phase that goes file by file: `reading` (an ingest opening and checking
  * its input files) and `restoring` (a restore writing a snapshot's files). Bytes are file bytes.
  */
 export interface FileProgress {

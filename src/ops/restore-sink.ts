@@ -5,7 +5,8 @@ import { safeJoin, writeFileAtomic } from '../repo/index.ts';
  * Takes a restore's files one at a time. `path` is the snapshot's `/`-separated path (it may come
  * from an untrusted manifest: a sink that maps it onto a file system must refuse one that lands
  * outside its root, as `directorySink` does). The pieces' iterator throws `IntegrityMismatch`
- * after the last piece when the rebuilt file does not match its SHA-256: a sink must then keep
+ * when a chunk does not match its key, or after the last piece when the rebuilt file is not what
+ * was saved (its size; its SHA-256 unless the save verified its layout): a sink must then keep
  * nothing of that file. `write` resolves once the file is complete.
  */
 export interface RestoreSink {

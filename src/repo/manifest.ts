@@ -87,8 +87,16 @@ export interface FileEntry {
   readonly path: string;
   readonly format: string;
   readonly size: number;
-  /** SHA-256 of the whole file, checked when it is rebuilt. */
+  /** SHA-256 of the whole file (checked when it is rebuilt, unless `layoutVerified`). */
   readonly sha256: string;
+  /**
+   * Set when the save rebuilt the file from this layout and compared it byte for byte with the
+   * original before committing: a restore then relies on the per-chunk hashes alone and does not
+   * hash the whole file again. Advisory like `withheld` (an older build ignores it and checks the
+   * SHA-256, which is still right), so it needs no manifest version of its own. Absent in snapshots
+   * saved before the check existed and for files saved without their original bytes.
+   */
+  readonly layoutVerified?: true;
   /** The file's non-tensor bytes, concatenated. */
   readonly literal: BlobEntry;
   /** Segments in file order; tensor segments name snapshot tensors. */
@@ -200,6 +208,7 @@ export function decodeManifest(id: string, bytes: Uint8Array): SnapshotManifest 
   }
   for (const f of body.files) {
     checkRefs(id, f.path, f.literal.chunks, f.literal.byteLength, body.chunks);
+    if (f.layoutVerified !== undefined && f.layoutVerified !== true) throw bad(id, `file ${f.path} has a malformed layoutVerified flag`);
     if (f.withheld !== undefined && (!Array.isArray(f.withheld) || !f.withheld.every((w) => typeof w?.tensor === 'string' && typeof w?.reason === 'string'))) {
       throw bad(id, `file ${f.path} has a malformed withheld list`);
     }

@@ -35,13 +35,17 @@ export interface FileTensorInput extends LazyNamedTensor {
 
 /**
  * A file to keep byte for byte: its layout from a format reader (formats/ `IngestedFile` fits),
- * plus its path, size and SHA-256. Tensor segments name tensors of `tensors`.
+ * plus its path, size, and its SHA-256 or its original bytes (or both). Tensor segments name tensors of `tensors`.
  */
 export interface FileInput {
   readonly path: string;
   readonly format: string;
   readonly size: number;
-  readonly sha256: string;
+  /**
+   * The SHA-256 of the whole file. May be left out when `original` is given: the save then takes it
+   * from the original bytes as it checks the layout (and, when given too, checks that they agree).
+   */
+  readonly sha256?: string;
   readonly literal: Uint8Array;
   readonly segments: readonly FileSegment[];
   readonly tensors: readonly FileTensorInput[];
@@ -59,6 +63,15 @@ export interface FileInput {
    * name. Otherwise this file keeps its own tensors.
    */
   readonly tensorsOf?: string;
+  /**
+   * The file's own bytes: fills `into` with the bytes at `offset` and resolves to how many it read
+   * (fewer at the end of the file). When given, the save compares every piece of the layout — the
+   * literal ranges and the tensor bytes exactly as stored — with these bytes before it commits, and
+   * refuses (`IntegrityMismatch`, nothing committed) a layout that does not rebuild the file; the
+   * file is then marked `layoutVerified` and a restore skips its whole-file SHA-256. The bytes must
+   * not change until the save resolves. `ingestFiles` always passes it.
+   */
+  readonly original?: (offset: number, into: Uint8Array) => Promise<number>;
 }
 
 /** Progress of a long operation, in bytes. */

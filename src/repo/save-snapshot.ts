@@ -12,7 +12,8 @@ import { commitSnapshot, type CommitRepository, type CommitResult } from './comm
 import type { RepoConfig } from './config.ts';
 import type { Clock } from './ids.ts';
 import { INLINE_BLOB_MAX, type BlobEntry, type ChunkInfo, type ChunkRef, type FileEntry, type SnapshotManifest, type TensorEntry } from './manifest.ts';
-import { fileTensorName, type SaveOptions } from './save-input.ts';
+import { fileTensorName, type FileInput, type SaveOptions } from './save-input.ts';
+import { LayoutCheck } from './layout-check.ts';
 import { tensorOwner } from './tensor-owner.ts';
 import { WriteSession } from './write-session.ts';
 
@@ -107,29 +108,45 @@ export async function saveSnapshot(ctx: SaveContext, header: SaveHeader, options
   };
   for (const [name, bytes] of Object.entries(options.blobs ?? {})) blobs[name] = await addNamedBlob(bytes);
 
-  const files: FileEntry[] = [];
+  const laidOut: { input: FileInput; entry: Omit<FileEntry, 'sha256'> }[] = [];
   const paths = new Set<string>();
   const byPath = new Map((options.files ?? []).map((f) => [f.path, f]));
+  // A file whose tensors another saved file lists (its owner) names the owner's tensors instead.
+  const owners = new Map((options.files ?? []).map((f) => [f, tensorOwner(f, byPath)]));
+  const check = new LayoutCheck(options.files ?? [], (f, tensor) => fileTensorName(owners.get(f) ?? f.path, tensor));
   for (const f of options.files ?? []) {
     if (paths.has(f.path)) throw new EngramError('InvalidArgument', `file ${f.path} is given twice`, { path: f.path });
     paths.add(f.path);
-    // A file whose tensors another saved file lists (its owner) names the owner's tensors instead.
-    const owner = tensorOwner(f, byPath);
+    const owner = owners.get(f);
     const inLayout = new Set(f.segments.flatMap((s) => (s.kind === 'tensor' ? [s.tensor] : [])));
+    await check.literals(f);
     for (const t of owner === undefined ? f.tensors : []) {
       const name = fileTensorName(f.path, t.name);
-      if (t.literalOnly !== undefined && !inLayout.has(t.name)) addInFile(name, f.path, t.dtype, t.shape, await t.load());
-      else await addTensor(name, t.dtype, t.shape, await t.load());
+      const bytes = await t.load();
+      if (t.literalOnly !== undefined && !inLayout.has(t.name)) {
+        addInFile(name, f.path, t.dtype, t.shape, bytes);
+        continue;
+      }
+      // Before the bytes go to the chunk writer (which may hand them to a worker).
+      checkedByteLength(name, t.dtype, t.shape, bytes);
+      await check.tensor(name, t.dtype, t.shape, bytes);
+      await addTensor(name, t.dtype, t.shape, bytes);
     }
     const named = owner ?? f.path;
     const segments: FileSegment[] = f.segments.map((s) => (s.kind === 'tensor' ? { ...s, tensor: fileTensorName(named, s.tensor) } : s));
     const withheld = (f.withheld ?? []).map((w) => ({ tensor: fileTensorName(f.path, w.name), reason: w.reason }));
-    files.push({
-      path: f.path, format: f.format, size: f.size, sha256: f.sha256, literal: await addBlob(f.literal), segments,
-      ...(withheld.length > 0 ? { withheld } : {}),
+    laidOut.push({
+      input: f,
+      entry: { path: f.path, format: f.format, size: f.size, literal: await addBlob(f.literal), segments, ...(withheld.length > 0 ? { withheld } : {}) },
     });
   }
 
+  // Once all files are done: a file's segments may name tensors its owner loads later.
+  const files: FileEntry[] = [];
+  for (const { input, entry } of laidOut) {
+    const verdict = await check.finish(input);
+    files.push({ ...entry, sha256: verdict.sha256, ...(verdict.verified ? { layoutVerified: true as const } : {}) });
+  }
   const { chunks } = await session.finish();
   return commitSnapshot(
     { repo: ctx.repo, store: ctx.store, clock: ctx.clock },

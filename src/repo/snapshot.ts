@@ -4,12 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import { EngramError } from '../errors/index.ts';
-import { encodeSegmentBytes, Tensor } from '../tensor/index.ts';
+import { Tensor } from '../tensor/index.ts';
 import type { ChunkReader } from './chunk-reader.ts';
 import type { FileEntry, SnapshotManifest, TensorEntry } from './manifest.ts';
 import type { JsonValue } from '../tensor/index.ts';
 import { readTensorRegion } from './tensor-region.ts';
 import { eachConcurrently } from './each-concurrently.ts';
+import { filePieces } from './file-pieces.ts';
 
 /**
  * Decodes tensor `tensor` (its name within the file) from the exact bytes of file `path`: what a
@@ -184,36 +185,15 @@ export class Snapshot {
   }
 
   /**
-   * Rebuilds file `path` piece by piece, in order. After the last piece the whole file's SHA-256 is
-   * checked; on a mismatch the iterator throws `IntegrityMismatch`, so a caller writing to a temp
-   * file discards it instead of keeping a wrong file.
+   * Rebuilds file `path` piece by piece, in order, each piece a view of a decoded chunk (see
+   * `filePieces`: chunks decode ahead of the piece being consumed; pieces are never reused). A
+   * rebuilt file that does not match its recorded size (and, for files whose layout the save did not
+   * check against the original, its SHA-256) throws `IntegrityMismatch` after the last piece, so a
+   * caller writing to a temp file discards it instead of keeping a wrong file.
    */
   async *readFile(path: string): AsyncGenerator<Uint8Array> {
     const file = this.manifest.files.find((f) => f.path === path);
     if (!file) throw new EngramError('NotFound', `snapshot ${this.id} has no file ${path}`, { snapshot: this.id, path });
-    const item = `file ${path}`;
-    const literal = await this.#reader.read(file.literal.chunks, file.literal.byteLength, item);
-    const hash = createHash('sha256');
-    let size = 0;
-    for (const seg of file.segments) {
-      let piece: Uint8Array;
-      if (seg.kind === 'literal') {
-        piece = literal.subarray(seg.offset, seg.offset + seg.length);
-      } else {
-        const t = this.manifest.tensors[seg.tensor];
-        if (!t) throw new EngramError('IntegrityMismatch', `${item} refers to missing tensor ${seg.tensor}`, { path, tensor: seg.tensor });
-        const whole = await this.#reader.read(t.chunks, t.byteLength, `tensor ${seg.tensor}`);
-        piece = encodeSegmentBytes(whole, t.dtype, t.shape, seg.encoding).subarray(seg.offset, seg.offset + seg.length);
-      }
-      hash.update(piece);
-      size += piece.byteLength;
-      yield piece;
-    }
-    const actual = hash.digest('hex');
-    if (size !== file.size || actual !== file.sha256) {
-      throw new EngramError('IntegrityMismatch', `${item} rebuilt to ${size} bytes with SHA-256 ${actual}, expected ${file.size} bytes ${file.sha256}`, {
-        path, expected: file.sha256, actual,
-      });
-    }
+    yield* filePieces(this.#reader, this.manifest, file);
   }
 }

@@ -13,8 +13,8 @@ import { parseIntOption } from '../parse-int-option.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
 export const restoreHelp = `engram restore <ref> <dir> [--force] [--json]
-  Writes the snapshot's files into <dir>, each byte-identical to what was saved and verified by its
-  SHA-256. Tensors saved through the library (not from files) go to <dir>/tensors.safetensors and
+  Writes the snapshot's files into <dir>, each byte-identical to what was saved (every chunk is
+  verified against its hash; the save checked that each file's layout rebuilds it). Tensors saved through the library (not from files) go to <dir>/tensors.safetensors and
   blobs to <dir>/blobs/. The tree is built in a temporary directory beside <dir> and renamed into
   place, so a failed restore leaves <dir> as it was. <dir> must be new or empty; --force replaces a
   non-empty one (deleting what it held once the new tree is complete).
