@@ -14,6 +14,7 @@ import { decodeChunk, encodeChunk } from './chunk-codec.ts';
 import { sha256Hex } from './hash.ts';
 import { readChunkHeader } from './chunk-codec.ts';
 import { SharedSlots, SLOT_BYTES } from './shared-slots.ts';
+import { preloadZstd } from './zstd.ts';
 
 /** Bytes held in a shared slot (shared-slots.ts): the slot's number and how many bytes from its start. */
 export interface SlotRef {
@@ -302,6 +303,8 @@ export class CodecPool {
   #slot(): Slot | undefined {
     if (this.#broken || this.#size < 1) return undefined;
     if (this.#slots.length < this.#size) {
+      // Before the workers get busy (see preloadZstd).
+      if (this.#slots.length === 0) preloadZstd();
       try {
         while (this.#slots.length < this.#size) this.#start();
       } catch {

@@ -11,6 +11,15 @@ function zstd(): Promise<Binding> {
   return (binding ??= import('@mongodb-js/zstd'));
 }
 
+/**
+ * Starts loading the binding now. Loading it asks Node for a process report (to tell glibc from
+ * musl), which waits on every thread of the process: done while the codec workers are still idle,
+ * it costs nothing; done mid-save, it stalled the main thread for 40–160 ms.
+ */
+export function preloadZstd(): void {
+  void zstd().catch(() => undefined);
+}
+
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
