@@ -200,12 +200,24 @@ export class CodecPool {
 
   async #encodeShared(slot: Slot, raw: Uint8Array, fields: { op: 'encode'; width: number; level: number; hash?: boolean }, base: { hash: string; bytes: Uint8Array } | undefined): Promise<{ bytes: Uint8Array; hash?: string }> {
     const rawSlot = this.#slotted(raw);
+    return this.#sendShared(slot, rawSlot, base, (out, baseRef) => ({ ...fields, id: this.#nextId++, raw: { slot: rawSlot, length: raw.byteLength }, out, base: baseRef }));
+  }
+
+  async #decodeShared(slot: Slot, encoded: Uint8Array, expectedHash: string | undefined, base: { hash: string; bytes: Uint8Array } | undefined): Promise<Uint8Array> {
+    const inSlot = this.#arena.claim(encoded) ?? this.#slotted(encoded);
+    const reply = await this.#sendShared(slot, inSlot, base, (out, baseRef) => ({ op: 'decode', id: this.#nextId++, encoded: { slot: inSlot, length: encoded.byteLength }, expectedHash, out, base: baseRef }));
+    return reply.bytes;
+  }
+
+  /**
+   * Sends the request `make` builds (given the output slot and the base, copied into a slot) whose
+   * input is in slot `input`; frees the input and base slots once the worker has answered (or died:
+   * either way it reads them no more), the output slot too on failure, and leases the result.
+   */
+  async #sendShared(slot: Slot, input: number, base: { hash: string; bytes: Uint8Array } | undefined, make: (out: number, base: { hash: string; bytes: SlotRef } | undefined) => CodecRequest & { id: number }): Promise<{ bytes: Uint8Array; hash?: string }> {
     const baseSlot = base ? this.#slotted(base.bytes) : undefined;
     const out = this.#arena.take()!;
-    const req: CodecRequest = {
-      ...fields, id: this.#nextId++, raw: { slot: rawSlot, length: raw.byteLength }, out,
-      base: base && baseSlot !== undefined ? { hash: base.hash, bytes: { slot: baseSlot, length: base.bytes.byteLength } } : undefined,
-    };
+    const req = make(out, base && baseSlot !== undefined ? { hash: base.hash, bytes: { slot: baseSlot, length: base.bytes.byteLength } } : undefined);
     let reply: { bytes: CarriedBytes; hash?: string };
     try {
       reply = await this.#send(slot, req, []);
@@ -213,32 +225,10 @@ export class CodecPool {
       this.#arena.release(out);
       throw e;
     } finally {
-      // The worker has answered (or died): it reads the inputs no more.
-      this.#arena.release(rawSlot);
+      this.#arena.release(input);
       if (baseSlot !== undefined) this.#arena.release(baseSlot);
     }
     return { bytes: this.#leased(reply.bytes, out), hash: reply.hash };
-  }
-
-  async #decodeShared(slot: Slot, encoded: Uint8Array, expectedHash: string | undefined, base: { hash: string; bytes: Uint8Array } | undefined): Promise<Uint8Array> {
-    const inSlot = this.#arena.claim(encoded) ?? this.#slotted(encoded);
-    const baseSlot = base ? this.#slotted(base.bytes) : undefined;
-    const out = this.#arena.take()!;
-    const req: CodecRequest = {
-      op: 'decode', id: this.#nextId++, encoded: { slot: inSlot, length: encoded.byteLength }, expectedHash, out,
-      base: base && baseSlot !== undefined ? { hash: base.hash, bytes: { slot: baseSlot, length: base.bytes.byteLength } } : undefined,
-    };
-    let reply: { bytes: CarriedBytes };
-    try {
-      reply = await this.#send(slot, req, []);
-    } catch (e) {
-      this.#arena.release(out);
-      throw e;
-    } finally {
-      this.#arena.release(inSlot);
-      if (baseSlot !== undefined) this.#arena.release(baseSlot);
-    }
-    return this.#leased(reply.bytes, out);
   }
 
   /**

@@ -13,55 +13,17 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { decodeChunk, encodeChunk, groupBytes, sha256Hex } from '../../src/codec/index.ts';
+import { decodeChunk, encodeChunk, sha256Hex } from '../../src/codec/index.ts';
 import { huffmanDecode, huffmanDecodeWith, huffmanEncode, huffmanEncodeWith, huffmanEncodeWithin } from '../../src/codec/huffman.ts';
 import type { HuffmanLoops } from '../../src/codec/huffman.ts';
 import { KERNEL_MAX_BYTES, KERNEL_MIN_BYTES, huffmanKernel, huffmanKernelFor } from '../../src/codec/huffman-kernel.ts';
 import { limitedLengths } from '../../src/codec/huffman-lengths.ts';
 import { isEngramError } from '../../src/errors/index.ts';
-import { openFileSource, readTensorFile } from '../../src/formats/index.ts';
+import { CHECKPOINTS, LARGE, ROOT, f32Of, planesOf, same, skewed, toBf16 } from '../helpers/weight-planes.ts';
 import { drawnBytes, gaussian, randomBytes, rng } from '../helpers/weights.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHECKPOINTS = ['step_0050', 'step_0100', 'step_0150'].map((s) => `test/fixtures/torch/corpus/${s}.pt`);
-const LARGE = 'test/fixtures/safetensors/large.safetensors';
-
-/** Exponent-like: a geometric spread around one symbol, as the exponent byte of trained weights. */
-const skewed = [500, 200, 120, 80, 40, 25, 15, 10, 5, 3, 1, 1];
 /** Fibonacci weights: unlimited Huffman codes grow one bit per symbol, far past the 11-bit limit. */
 const fibonacci = Array.from({ length: 24 }, (_, i) => i).reduce<number[]>((f, i) => [...f, i < 2 ? 1 : f[i - 1]! + f[i - 2]!], []).reverse();
-
-/** Every float32 tensor of `path`, concatenated as little-endian bytes. */
-async function f32Of(path: string): Promise<Uint8Array> {
-  const src = await openFileSource(`${ROOT}${path}`);
-  try {
-    const file = await readTensorFile(src);
-    const parts: Uint8Array[] = [];
-    for (const t of file.tensors) if (t.dtype === 'F32') parts.push(await t.load());
-    assert.ok(parts.length > 0, `${path} holds float32 tensors`);
-    return Buffer.concat(parts);
-  } finally {
-    await src.close();
-  }
-}
-
-/** The byte planes of `bytes` as elements of `width` bytes (its tail ignored). */
-function planesOf(bytes: Uint8Array, width: number): Uint8Array[] {
-  const len = Math.floor(bytes.byteLength / width);
-  const g = groupBytes(bytes.subarray(0, len * width), width);
-  return Array.from({ length: width }, (_, p) => g.subarray(p * len, (p + 1) * len));
-}
-
-/** bf16 (round to nearest even) of every float32 of `f32`. */
-function toBf16(f32: Uint8Array): Uint8Array {
-  const u = new Uint32Array(Uint8Array.from(f32).buffer);
-  const out = new Uint16Array(u.length);
-  for (let i = 0; i < u.length; i++) out[i] = (u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16;
-  return new Uint8Array(out.buffer);
-}
-
-const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 function decodeWith(loops: HuffmanLoops, payload: Uint8Array, n: number): Uint8Array {
   const out = new Uint8Array(n);
