@@ -15,7 +15,7 @@ import { ransDecode, ransDecodeWith, ransEncode, ransEncodeWith } from '../../sr
 import type { RansLoops } from '../../src/codec/rans.ts';
 import { KERNEL_MAX_BYTES, KERNEL_MIN_BYTES, ransKernel, ransKernelFor } from '../../src/codec/rans-kernel.ts';
 import { isEngramError } from '../../src/errors/index.ts';
-import { CHECKPOINTS, LARGE, ROOT, f32Of, planesOf, same, skewed, toBf16 } from '../helpers/weight-planes.ts';
+import { ROOT, eachRealPlane, same, skewed } from '../helpers/weight-planes.ts';
 import { drawnBytes, randomBytes, rng } from '../helpers/weights.ts';
 
 
@@ -90,36 +90,7 @@ test('synthetic planes: the kernel encodes the same bytes and each side decodes 
 });
 
 test('real weight planes (fp32, bf16, XOR deltas of consecutive checkpoints): the same bytes both ways', async () => {
-  const ckpts = await Promise.all(CHECKPOINTS.map(f32Of));
-  const large = await f32Of(LARGE);
-  const sources: [string, Uint8Array[]][] = [];
-  for (const [i, c] of ckpts.entries()) sources.push([`step ${i} fp32`, planesOf(c, 4)], [`step ${i} bf16`, planesOf(toBf16(c), 2)]);
-  sources.push(['large fp32', planesOf(large, 4)], ['large bf16', planesOf(toBf16(large), 2)]);
-  for (let i = 0; i + 1 < ckpts.length; i++) {
-    const a = ckpts[i]!, b = ckpts[i + 1]!;
-    assert.equal(a.byteLength, b.byteLength, 'consecutive checkpoints hold the same tensors');
-    const x = new Uint8Array(a.byteLength);
-    for (let j = 0; j < x.length; j++) x[j] = a[j]! ^ b[j]!;
-    sources.push([`xor ${i}→${i + 1}`, planesOf(x, 4)]);
-  }
-  let planes = 0;
-  let bytes = 0;
-  const r = rng(5);
-  for (const [name, ps] of sources) {
-    for (const [k, p] of ps.entries()) {
-      // The whole plane, and slices of it at random offsets and lengths (odd ones included).
-      differential(p, `${name} plane ${k} (${p.byteLength} bytes)`);
-      planes++;
-      bytes += p.byteLength;
-      for (let j = 0; j < 24; j++) {
-        const n = Math.min(p.byteLength, Math.floor(2 ** (r() * 17)));
-        const at = Math.floor(r() * (p.byteLength - n + 1));
-        differential(p.subarray(at, at + n), `${name} plane ${k} [${at}, +${n})`);
-        planes++;
-        bytes += n;
-      }
-    }
-  }
+  const { planes, bytes } = await eachRealPlane(24, differential);
   assert.ok(planes >= 600, `${planes} real planes, ${bytes} bytes`);
 });
 

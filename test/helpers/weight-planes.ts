@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { groupBytes } from '../../src/codec/index.ts';
 import { openFileSource, readTensorFile } from '../../src/formats/index.ts';
+import { rng } from './weights.ts';
 
 /** The package root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -48,3 +49,41 @@ export function toBf16(f32: Uint8Array): Uint8Array {
 
 /** Byte-for-byte equality of two views. */
 export const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/**
+ * Calls `visit` on every byte plane of real weights — the three checkpoints and the large fixture,
+ * fp32 and bf16, and the XOR deltas of consecutive checkpoints — whole, and on `slices` slices of
+ * each at random offsets and lengths (odd ones included, seeded). Returns how many planes and bytes.
+ */
+export async function eachRealPlane(slices: number, visit: (plane: Uint8Array, what: string) => void): Promise<{ planes: number; bytes: number }> {
+  const ckpts = await Promise.all(CHECKPOINTS.map(f32Of));
+  const large = await f32Of(LARGE);
+  const sources: [string, Uint8Array[]][] = [];
+  for (const [i, c] of ckpts.entries()) sources.push([`step ${i} fp32`, planesOf(c, 4)], [`step ${i} bf16`, planesOf(toBf16(c), 2)]);
+  sources.push(['large fp32', planesOf(large, 4)], ['large bf16', planesOf(toBf16(large), 2)]);
+  for (let i = 0; i + 1 < ckpts.length; i++) {
+    const a = ckpts[i]!, b = ckpts[i + 1]!;
+    assert.equal(a.byteLength, b.byteLength, 'consecutive checkpoints hold the same tensors');
+    const x = new Uint8Array(a.byteLength);
+    for (let j = 0; j < x.length; j++) x[j] = a[j]! ^ b[j]!;
+    sources.push([`xor ${i}→${i + 1}`, planesOf(x, 4)]);
+  }
+  let planes = 0;
+  let bytes = 0;
+  const r = rng(5);
+  for (const [name, ps] of sources) {
+    for (const [k, p] of ps.entries()) {
+      visit(p, `${name} plane ${k} (${p.byteLength} bytes)`);
+      planes++;
+      bytes += p.byteLength;
+      for (let j = 0; j < slices; j++) {
+        const n = Math.min(p.byteLength, Math.floor(2 ** (r() * 17)));
+        const at = Math.floor(r() * (p.byteLength - n + 1));
+        visit(p.subarray(at, at + n), `${name} plane ${k} [${at}, +${n})`);
+        planes++;
+        bytes += n;
+      }
+    }
+  }
+  return { planes, bytes };
+}
