@@ -182,8 +182,9 @@ export async function benchCli(ctx: BenchContext): Promise<void> {
   const restoreCpu = median(restore.map((t) => t.cpuSeconds));
   ctx.log(`  engram save ${save.map((t) => ms(t.seconds)).join(', ')}; cp -r + sync ${cp.map(ms).join(', ')}`);
   ctx.log(`  engram restore (cold) ${restore.map((t) => ms(t.seconds)).join(', ')}; cold cp -r ${cold.map(ms).join(', ')} (${method})`);
+  const perGiB = (cpuSeconds: number): string => `${(cpuSeconds / (total / GiB)).toFixed(2)} CPU-s/GiB`;
   if (BASE) {
-    const cpu = (ts: Timed[]): string => `${(median(ts.map((t) => t.cpuSeconds)) / (total / GiB)).toFixed(2)} CPU-s/GiB`;
+    const cpu = (ts: Timed[]): string => perGiB(median(ts.map((t) => t.cpuSeconds)));
     ctx.log(`  base ${BASE}: save ${baseSave.map((t) => ms(t.seconds)).join(', ')} (${cpu(baseSave)}); restore ${baseRestore.map((t) => ms(t.seconds)).join(', ')} (${cpu(baseRestore)})`);
     ctx.log(`  this build / base, medians: save ${times(median(save.map((t) => t.seconds)) / median(baseSave.map((t) => t.seconds)))} the time (${cpu(save)}), restore ${times(median(restore.map((t) => t.seconds)) / median(baseRestore.map((t) => t.seconds)))} the time (${cpu(restore)})`);
   }
@@ -192,14 +193,14 @@ export async function benchCli(ctx: BenchContext): Promise<void> {
     workload: 'CLI', name: 'CLI engram save (directory)', value: saveS, unit: 's', text: ms(saveS),
     comparisons: [{ label: 'cp -r + sync', baseline: ms(cpS), ratio: saveRatio, ratioText: `${times(saveRatio)} the time of` }],
     target: '<=1.25x the time', status: statusOf([{ value: saveRatio, op: '<=', bound: 1.25 }]),
-    note: `${rate(total / saveS)}; ${(saveCpu / (total / GiB)).toFixed(2)} CPU-s/GiB (${saveCpu.toFixed(2)} s user+sys)`,
+    note: `${rate(total / saveS)}; ${perGiB(saveCpu)} (${saveCpu.toFixed(2)} s user+sys)`,
   });
   const restoreRatio = restoreS / coldS;
   ctx.add({
     workload: 'CLI', name: 'CLI engram restore (cold)', value: restoreS, unit: 's', text: ms(restoreS),
     comparisons: [{ label: 'cold cp -r', baseline: ms(coldS), ratio: restoreRatio, ratioText: `${times(restoreRatio)} the time of` }],
     target: '<=2x the time', status: statusOf([{ value: restoreRatio, op: '<=', bound: 2 }]),
-    note: `${rate(total / restoreS)}; ${(restoreCpu / (total / GiB)).toFixed(2)} CPU-s/GiB (${restoreCpu.toFixed(2)} s user+sys)`,
+    note: `${rate(total / restoreS)}; ${perGiB(restoreCpu)} (${restoreCpu.toFixed(2)} s user+sys)`,
   });
   ctx.add({
     workload: 'CLI', name: 'CLI restored tree byte-identical', value: identical ? 1 : 0, unit: '', text: identical ? 'yes' : 'no',

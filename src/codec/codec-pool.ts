@@ -117,30 +117,28 @@ export class CodecPool {
   async encode(raw: Uint8Array, options: { width: number; level: number; base?: { hash: string; bytes: Uint8Array } } & LeaseOption): Promise<Uint8Array> {
     const slot = raw.byteLength < INLINE_BELOW ? undefined : this.#slot();
     if (!slot) return encodeChunk(raw, options);
-    const base = options.base;
-    if (options.lease && this.#fits(raw.byteLength, base ? 3 : 2)) {
-      return (await this.#encodeShared(slot, raw, { op: 'encode', width: options.width, level: options.level }, base)).bytes;
-    }
-    const input = this.#copy(raw);
-    const baseCopy = base && this.#copy(base.bytes);
-    const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: input, width: options.width, level: options.level, base: base && baseCopy && { hash: base.hash, bytes: baseCopy } };
-    return this.#own((await this.#send(slot, req, [input.buffer as ArrayBuffer, ...(baseCopy ? [baseCopy.buffer as ArrayBuffer] : [])])).bytes);
+    return (await this.#encodeOn(slot, raw, options, false)).bytes;
   }
 
   /** SHA-256 of `raw` and its {@link encodeChunk} encoding (no delta base), both on a worker. */
   async hashAndEncode(raw: Uint8Array, options: { width: number; level: number } & LeaseOption): Promise<{ hash: string; encoded: Uint8Array }> {
     const slot = raw.byteLength < INLINE_BELOW ? undefined : this.#slot();
     if (!slot) return { hash: sha256Hex(raw), encoded: await encodeChunk(raw, options) };
-    const reply = options.lease && this.#fits(raw.byteLength, 2)
-      ? await this.#encodeShared(slot, raw, { op: 'encode', width: options.width, level: options.level, hash: true }, undefined)
-      : await (async () => {
-        const input = this.#copy(raw);
-        const req: CodecRequest = { op: 'encode', id: this.#nextId++, raw: input, width: options.width, level: options.level, hash: true };
-        const r = await this.#send(slot, req, [input.buffer as ArrayBuffer]);
-        return { bytes: this.#own(r.bytes), hash: r.hash };
-      })();
+    const reply = await this.#encodeOn(slot, raw, options, true);
     if (reply.hash === undefined) throw new EngramError('IOError', 'codec worker did not return a hash');
     return { hash: reply.hash, encoded: reply.bytes };
+  }
+
+  /** An encode request on worker `slot`: in shared slots for a leasing caller when enough are free, else with moved copies. */
+  async #encodeOn(slot: Slot, raw: Uint8Array, options: { width: number; level: number; base?: { hash: string; bytes: Uint8Array } } & LeaseOption, hash: boolean): Promise<{ bytes: Uint8Array; hash?: string }> {
+    const base = options.base;
+    const fields = { op: 'encode' as const, width: options.width, level: options.level, hash };
+    if (options.lease && this.#fits(raw.byteLength, base ? 3 : 2)) return this.#encodeShared(slot, raw, fields, base);
+    const input = this.#copy(raw);
+    const baseCopy = base && this.#copy(base.bytes);
+    const req: CodecRequest = { ...fields, id: this.#nextId++, raw: input, base: base && baseCopy && { hash: base.hash, bytes: baseCopy } };
+    const reply = await this.#send(slot, req, [input.buffer as ArrayBuffer, ...(baseCopy ? [baseCopy.buffer as ArrayBuffer] : [])]);
+    return { bytes: this.#own(reply.bytes), hash: reply.hash };
   }
 
   /**

@@ -19,6 +19,7 @@ import type { HuffmanLoops } from '../../src/codec/huffman.ts';
 import { KERNEL_MAX_BYTES, KERNEL_MIN_BYTES, huffmanKernel, huffmanKernelFor } from '../../src/codec/huffman-kernel.ts';
 import { limitedLengths } from '../../src/codec/huffman-lengths.ts';
 import { isEngramError } from '../../src/errors/index.ts';
+import { coderChecks } from '../helpers/coder-differential.ts';
 import { ROOT, eachRealPlane, same, skewed } from '../helpers/weight-planes.ts';
 import { drawnBytes, gaussian, randomBytes, rng } from '../helpers/weights.ts';
 
@@ -31,25 +32,7 @@ function decodeWith(loops: HuffmanLoops, payload: Uint8Array, n: number): Uint8A
   return out;
 }
 
-/** Encodes `p` both ways: the same bytes, and each decoder reads back `p` from the other's payload. */
-function differential(p: Uint8Array, what: string): Uint8Array {
-  const js = huffmanEncodeWith('js', p);
-  const wasm = huffmanEncodeWith('wasm', p);
-  assert.ok(same(js, wasm), `${what}: the kernel encodes to other bytes (${wasm.byteLength} against ${js.byteLength})`);
-  assert.ok(same(decodeWith('wasm', js, p.byteLength), p), `${what}: the kernel misdecodes`);
-  assert.ok(same(decodeWith('js', wasm, p.byteLength), p), `${what}: the reference misdecodes the kernel's payload`);
-  return js;
-}
-
-/** What decoding `payload` with `loops` gives: the bytes, or the IntegrityMismatch's message. */
-function outcome(loops: HuffmanLoops, payload: Uint8Array, n: number): { bytes?: Uint8Array; error?: string } {
-  try {
-    return { bytes: decodeWith(loops, payload, n) };
-  } catch (e) {
-    if (isEngramError(e, 'IntegrityMismatch')) return { error: e.message };
-    throw e;
-  }
-}
+const { differential, outcome } = coderChecks({ encode: huffmanEncodeWith, decode: decodeWith });
 
 /** Both decoders on a corrupt payload: the same IntegrityMismatch, or both exactly `p`. */
 function agree(bad: Uint8Array, p: Uint8Array, n: number, what: string): boolean {

@@ -12,32 +12,12 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { ransDecode, ransDecodeWith, ransEncode, ransEncodeWith } from '../../src/codec/rans.ts';
-import type { RansLoops } from '../../src/codec/rans.ts';
 import { KERNEL_MAX_BYTES, KERNEL_MIN_BYTES, ransKernel, ransKernelFor } from '../../src/codec/rans-kernel.ts';
-import { isEngramError } from '../../src/errors/index.ts';
+import { coderChecks } from '../helpers/coder-differential.ts';
 import { ROOT, eachRealPlane, same, skewed } from '../helpers/weight-planes.ts';
 import { drawnBytes, randomBytes, rng } from '../helpers/weights.ts';
 
-
-/** Encodes `p` both ways: the same bytes, and each decoder reads back `p` from the other's payload. */
-function differential(p: Uint8Array, what: string): Uint8Array {
-  const js = ransEncodeWith('js', p);
-  const wasm = ransEncodeWith('wasm', p);
-  assert.ok(same(js, wasm), `${what}: the kernel encodes to other bytes (${wasm.byteLength} against ${js.byteLength})`);
-  assert.ok(same(ransDecodeWith('wasm', js, p.byteLength), p), `${what}: the kernel misdecodes`);
-  assert.ok(same(ransDecodeWith('js', wasm, p.byteLength), p), `${what}: the reference misdecodes the kernel's payload`);
-  return js;
-}
-
-/** What decoding `payload` with `loops` gives: the bytes, or the IntegrityMismatch's message. */
-function outcome(loops: RansLoops, payload: Uint8Array, n: number): { bytes?: Uint8Array; error?: string } {
-  try {
-    return { bytes: ransDecodeWith(loops, payload, n) };
-  } catch (e) {
-    if (isEngramError(e, 'IntegrityMismatch')) return { error: e.message };
-    throw e;
-  }
-}
+const { differential, outcome } = coderChecks({ encode: ransEncodeWith, decode: ransDecodeWith });
 
 /** Both decoders on a corrupt payload: the same IntegrityMismatch, or the same bytes. */
 function agree(bad: Uint8Array, n: number, what: string): boolean {
