@@ -4,18 +4,10 @@
  * never a partial tree after a failure.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { EngramError, ioError } from '../errors/index.ts';
-
-async function fsyncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+import { fsyncDirectory } from '../store/index.ts';
 
 /** The entries of `dir`, or undefined when nothing is there; `Conflict` when it is not a directory. */
 async function existingEntries(dir: string): Promise<string[] | undefined> {
@@ -58,7 +50,7 @@ export async function replaceDirectory<T>(target: string, options: { readonly fo
   let result: T;
   try {
     result = await build(tmp);
-    await fsyncDir(tmp);
+    await fsyncDirectory(tmp);
     if (entries && entries.length > 0) {
       const old = join(parent, `.${basename(abs)}.engram-${id}.old`);
       await rename(abs, old);
@@ -73,7 +65,7 @@ export async function replaceDirectory<T>(target: string, options: { readonly fo
       // rename() replaces an empty directory in one step on POSIX.
       await rename(tmp, abs);
     }
-    await fsyncDir(parent);
+    await fsyncDirectory(parent);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     // Name the target: the temporary directory the error may mention is gone now.

@@ -53,6 +53,16 @@ export interface FsOps {
 const statOf = (s: fs.Stats): FsStat => ({ size: s.size, mtimeMs: s.mtimeMs, isFile: s.isFile() });
 const entryOf = (e: fs.Dirent): FsEntry => ({ name: e.name, isDirectory: e.isDirectory(), isFile: e.isFile() });
 
+/** Makes the entries of directory `dir` durable (its new, renamed and removed names), on libuv's thread pool. */
+export async function fsyncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Every call on libuv's thread pool. */
 export const asyncFsOps: FsOps = {
   async read(path, range, check, buffer) {
@@ -88,14 +98,7 @@ export const asyncFsOps: FsOps = {
   unlink: (path) => unlink(path),
   mkdirp: (dir) => mkdir(dir, { recursive: true }),
   rmdir: (dir) => rmdir(dir),
-  async fsyncDir(dir) {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  },
+  fsyncDir: fsyncDirectory,
   stat: async (path) => statOf(await stat(path)),
   readdir: async (dir) => (await readdir(dir, { withFileTypes: true })).map(entryOf),
 };

@@ -7,4 +7,5 @@ export type { ByteRange, GetOptions, ObjectInfo, ObjectStore, PutOptions } from 
 export { MemoryStore } from './memory-store.ts';
 export { FsStore, removeEmptyDirs, removeStaleTemps } from './fs-store.ts';
 export { openStore, registerStoreScheme } from './open-store.ts';
+export { fsyncDirectory } from './fs-ops.ts';
 export type { StoreOpener } from './open-store.ts';
