@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EngramError, type ErrorCode } from '../errors/index.ts';
 import { decodeChunk, encodeChunk } from './chunk-codec.ts';
+import { decodeChain, type ChainLink } from './chain-decode.ts';
 import { sha256Hex } from './hash.ts';
 import { readChunkHeader } from './chunk-codec.ts';
 import { SharedSlots, SLOT_BYTES } from './shared-slots.ts';
@@ -34,6 +35,7 @@ export type CodecRequest =
   | ((
     | { readonly op: 'encode'; readonly id: number; readonly raw: CarriedBytes; readonly width: number; readonly level: number; readonly base?: { readonly hash: string; readonly bytes: CarriedBytes }; readonly hash?: boolean }
     | { readonly op: 'decode'; readonly id: number; readonly encoded: CarriedBytes; readonly expectedHash?: string; readonly base?: { readonly hash: string; readonly bytes: CarriedBytes } }
+    | { readonly op: 'decode-chain'; readonly id: number; readonly links: readonly { readonly hash: string; readonly encoded: CarriedBytes }[]; readonly expectedHash: string; readonly base?: { readonly hash: string; readonly bytes: CarriedBytes } }
   ) & { readonly returns?: readonly ArrayBuffer[]; readonly out?: number })
   | { readonly op: 'slot'; readonly index: number; readonly buffer: SharedArrayBuffer };
 
@@ -164,6 +166,51 @@ export class CodecPool {
     const baseCopy = base && this.#copy(base.bytes);
     const req: CodecRequest = { op: 'decode', id: this.#nextId++, encoded: own, expectedHash: options.expectedHash, base: base && baseCopy && { hash: base.hash, bytes: baseCopy } };
     return this.#own((await this.#send(slot, req, [own.buffer as ArrayBuffer, ...(baseCopy ? [baseCopy.buffer as ArrayBuffer] : [])])).bytes);
+  }
+
+  /**
+   * {@link decodeChain} on one worker: a whole delta chain (`links[0]` the chunk wanted, each next
+   * link its base, the last a keyframe or a delta against `base`) in one request, only the result
+   * re-hashed. Every link's object is taken over, as {@link decode}'s `encoded` is.
+   */
+  async decodeChain(links: readonly ChainLink[], options: { expectedHash: string; base?: { hash: string; bytes: Uint8Array } } & LeaseOption): Promise<Uint8Array> {
+    const rawLength = readChunkHeader(links[0]!.encoded).rawLength;
+    const slot = rawLength < INLINE_BELOW ? undefined : this.#slot();
+    const base = options.base;
+    const unslotted = links.filter((l) => this.#arena.slotOf(l.encoded) === undefined);
+    if (slot && options.lease && rawLength <= SLOT_BYTES && links.every((l) => l.encoded.byteLength + 64 <= SLOT_BYTES) && this.#arena.available() >= unslotted.length + 1 + (base ? 1 : 0)) {
+      const inputs = links.map((l) => this.#arena.claim(l.encoded) ?? this.#slotted(l.encoded));
+      const baseSlot = base ? this.#slotted(base.bytes) : undefined;
+      const out = this.#arena.take()!;
+      const req: CodecRequest = {
+        op: 'decode-chain', id: this.#nextId++, expectedHash: options.expectedHash, out,
+        links: links.map((l, i) => ({ hash: l.hash, encoded: { slot: inputs[i]!, length: l.encoded.byteLength } })),
+        base: base && baseSlot !== undefined ? { hash: base.hash, bytes: { slot: baseSlot, length: base.bytes.byteLength } } : undefined,
+      };
+      let reply: { bytes: CarriedBytes };
+      try {
+        reply = await this.#send(slot, req, []);
+      } catch (e) {
+        this.#arena.release(out);
+        throw e;
+      } finally {
+        for (const i of inputs) this.#arena.release(i);
+        if (baseSlot !== undefined) this.#arena.release(baseSlot);
+      }
+      return this.#leased(reply.bytes, out);
+    }
+    // No slots for it: leased inputs become ordinary buffers again, their slots free.
+    const own = links.map((l) => {
+      if (this.#arena.slotOf(l.encoded) === undefined) return l;
+      const copy = l.encoded.slice();
+      this.#arena.giveBack(l.encoded);
+      return { hash: l.hash, encoded: copy };
+    });
+    if (!slot) return decodeChain(own, { expectedHash: options.expectedHash, base });
+    const moved = own.map((l) => ({ hash: l.hash, encoded: l.encoded.byteOffset === 0 && l.encoded.byteLength === l.encoded.buffer.byteLength && !(l.encoded.buffer instanceof SharedArrayBuffer) ? l.encoded : l.encoded.slice() }));
+    const baseCopy = base && this.#copy(base.bytes);
+    const req: CodecRequest = { op: 'decode-chain', id: this.#nextId++, expectedHash: options.expectedHash, links: moved, base: base && baseCopy && { hash: base.hash, bytes: baseCopy } };
+    return this.#own((await this.#send(slot, req, [...moved.map((l) => l.encoded.buffer as ArrayBuffer), ...(baseCopy ? [baseCopy.buffer as ArrayBuffer] : [])])).bytes);
   }
 
   /** Whether `bytes` (and a chunk object's header) fit a slot and `count` slots are free. */

@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { EngramError } from '../errors/index.ts';
 import { decodeChunk, encodeChunk } from './chunk-codec.ts';
+import { decodeChain } from './chain-decode.ts';
 import { sha256Hex } from './hash.ts';
 import { threadScratch } from './scratch-pool.ts';
 import type { CarriedBytes, CodecReply, CodecRequest } from './codec-pool.ts';
@@ -72,6 +73,11 @@ async function handle(req: Exclude<CodecRequest, { op: 'slot' }>): Promise<Codec
     // The moved input buffers go back to the pool for the next copies; the encoding never aliases
     // them (encodeChunk always writes a new object).
     return { id: req.id, ok: true, bytes: carried(bytes, req.out), spares: movedBuffers(req.raw, req.base?.bytes), hash };
+  }
+  if (req.op === 'decode-chain') {
+    const base = req.base ? { hash: req.base.hash, bytes: bytesOf(req.base.bytes) } : undefined;
+    const bytes = await decodeChain(req.links.map((l) => ({ hash: l.hash, encoded: bytesOf(l.encoded) })), { expectedHash: req.expectedHash, base, output });
+    return { id: req.id, ok: true, bytes: carried(bytes, req.out), spares: movedBuffers(...req.links.map((l) => (bytes.buffer === bytesOf(l.encoded).buffer ? undefined : l.encoded)), req.base?.bytes) };
   }
   const encoded = bytesOf(req.encoded);
   const bytes = await decodeChunk(encoded, {

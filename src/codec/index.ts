@@ -12,4 +12,6 @@ export { zstdCompress, zstdDecompress, zstdFrameContentSize } from './zstd.ts';
 export { MAX_CHUNK_BYTES, decodeChunk, encodeChunk, readChunkHeader } from './chunk-codec.ts';
 export type { ChunkCodec, ChunkHeader, ChunkTransform, DecodeOptions, EncodeOptions } from './chunk-codec.ts';
 export { CodecPool } from './codec-pool.ts';
+export { decodeChain } from './chain-decode.ts';
+export type { ChainLink, DecodeChainOptions } from './chain-decode.ts';
 export type { CodecReply, CodecRequest } from './codec-pool.ts';

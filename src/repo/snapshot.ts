@@ -104,7 +104,7 @@ export class Snapshot {
     // A sharded tensor (a distributed save) is assembled from its shards.
     const data = t.shards
       ? await readTensorRegion(this.#reader, full, t, { offsets: t.shape.map(() => 0), shape: t.shape }, options)
-      : await this.#reader.read(t.chunks, t.byteLength, `tensor ${full}`, options.into);
+      : await this.#reader.read(t.chunks, t.byteLength, `tensor ${full}`, options.into, undefined, this.manifest.chunks);
     return new Tensor(t.dtype, t.shape, data);
   }
 
