@@ -8,7 +8,8 @@
  * transform: 0 none, 1 byte-group, 2 XOR-delta against `base` then byte-group, 3 integer-difference
  *            delta (delta-transform.ts) then byte-group; the base hash is present for 2 and 3
  * codec:     0 raw, 1 zstd (one frame), 2 per plane: each plane raw, zstd, rANS or Huffman,
- *            whichever is smallest, Huffman preferred within 3 % of rANS (the mantissa planes of
+ *            whichever is smallest, Huffman preferred within 3 % of rANS, a delta's mostly-zero
+ *            planes sparse (sparse-plane.ts) within 3 % of the others (the mantissa planes of
  *            trained weights are near random and stay raw)
  */
 import { EngramError } from '../errors/index.ts';
@@ -19,6 +20,7 @@ import { type PlaneStats } from './plane-stats.ts';
 import { threadScratch } from './scratch-pool.ts';
 import { huffmanDecode, huffmanEncodeWithin } from './huffman.ts';
 import { ransDecode, ransEncode } from './rans.ts';
+import { sparseDecode, sparseEncode } from './sparse-plane.ts';
 import { zstdCompress, zstdDecompress, zstdFrameContentSize } from './zstd.ts';
 
 const MAGIC = [0x45, 0x4e, 0x47, 0x43]; // "ENGC"
@@ -133,6 +135,14 @@ const PLANE_RAW = 0;
 const PLANE_ZSTD = 1;
 const PLANE_RANS = 2;
 const PLANE_HUFFMAN = 3;
+const PLANE_SPARSE = 4;
+/**
+ * A delta's planes under this many bits per byte (the mostly-zero top plane) try the sparse code
+ * (sparse-plane.ts), taken when within {@link SPARSE_SLACK} of the best other: it decodes several
+ * times faster than rANS, and restoring a delta chain decodes every link (docs/ARCHITECTURE.md).
+ */
+const SPARSE_BELOW_BITS = 2;
+const SPARSE_SLACK = 1.03;
 /**
  * Size Huffman may lose against rANS and still be chosen: it codes ~3× faster both ways, and on the
  * exponent plane of trained weights it is 1.2–2.7 % larger (docs/ARCHITECTURE.md). Two bounds, both
@@ -142,6 +152,12 @@ const PLANE_HUFFMAN = 3;
  */
 const HUFFMAN_SLACK = 1.03;
 const HUFFMAN_CHUNK_SLACK = 0.004;
+/**
+ * The chunk bound for a delta's planes: restoring a chain decodes every link, and there Huffman's
+ * speed pays for more (on W3's deltas it is 0.4 % larger than rANS on the near-random upper
+ * mantissa plane and decodes it in 0.7× the time).
+ */
+const HUFFMAN_DELTA_CHUNK_SLACK = 0.01;
 /** rANS's header and frequency table on a typical plane (53 bytes + ~1.5 per symbol of ~40). */
 const RANS_TABLE_BYTES = 110;
 /** Planes with at least this many bits of order-0 entropy per byte are stored raw without trying a coder. */
@@ -166,9 +182,9 @@ function estimate(stats: readonly PlaneStats[], bounds: readonly [number, number
  * comes within {@link HUFFMAN_SLACK} of it, and is several times faster; zstd is tried as well only
  * where bytes repeat their predecessor more than chance, i.e. where matches help.
  */
-async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number][], stats: readonly PlaneStats[], level: number): Promise<Uint8Array[]> {
+async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number][], stats: readonly PlaneStats[], level: number, delta = false): Promise<Uint8Array[]> {
   const coded = stats.filter((st) => st.bitsPerByte < NEAR_RANDOM_BITS).length;
-  const chunkLoss = (HUFFMAN_CHUNK_SLACK * estimate(stats, bounds)) / Math.max(1, coded);
+  const chunkLoss = ((delta ? HUFFMAN_DELTA_CHUNK_SLACK : HUFFMAN_CHUNK_SLACK) * estimate(stats, bounds)) / Math.max(1, coded);
   const parts = await Promise.all(bounds.map(async ([a, b], p) => {
     const plane = grouped.subarray(a, b);
     const st = stats[p]!;
@@ -183,6 +199,13 @@ async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number]
       if (r.byteLength < body.byteLength) {
         codec = h ? PLANE_HUFFMAN : PLANE_RANS;
         body = r;
+      }
+      if (delta && st.bitsPerByte < SPARSE_BELOW_BITS) {
+        const sp = sparseEncode(plane);
+        if (sp.byteLength <= SPARSE_SLACK * body.byteLength && sp.byteLength < plane.byteLength) {
+          codec = PLANE_SPARSE;
+          body = sp;
+        }
       }
       if (st.excessRepeats > STRUCTURE_THRESHOLD) {
         const z = await zstdCompress(plane, level);
@@ -270,7 +293,7 @@ export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Prom
       const d = grouped(deltaTransform, bounds, dInto, applyDeltaGrouped(raw, base.bytes, width, dInto), base.hash);
       if (d.estimate + BASE_HASH_BYTES < pick.estimate) pick = d;
     }
-    candidates.push({ transform: pick.transform, codec: 'zstd-planes', width, baseHash: pick.baseHash, payload: await codePlanes(pick.grouped, bounds, pick.stats, level) });
+    candidates.push({ transform: pick.transform, codec: 'zstd-planes', width, baseHash: pick.baseHash, payload: await codePlanes(pick.grouped, bounds, pick.stats, level, pick.baseHash !== undefined) });
   }
   let best: Candidate = { transform: 'none', codec: 'raw', width: 1, payload: [raw] };
   let bestSize = raw.byteLength;
@@ -337,6 +360,8 @@ async function decodePlanes(payload: Uint8Array, width: number, rawLength: numbe
       ransDecode(body, expected, grouped.subarray(dest, dest + expected));
     } else if (codec === PLANE_HUFFMAN) {
       huffmanDecode(body, expected, grouped.subarray(dest, dest + expected));
+    } else if (codec === PLANE_SPARSE) {
+      sparseDecode(body, expected, grouped.subarray(dest, dest + expected));
     } else {
       throw corrupt(`unknown plane codec ${codec}`);
     }
