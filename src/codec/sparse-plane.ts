@@ -19,6 +19,7 @@ import { EngramError } from '../errors/index.ts';
 import { huffmanDecode, huffmanEncode } from './huffman.ts';
 import { ransDecode, ransEncode } from './rans.ts';
 import { threadScratch } from './scratch-pool.ts';
+import { align16, loadKernel } from './wasm/index.ts';
 
 const SUB_RAW = 0;
 const SUB_RANS = 2;
@@ -89,30 +90,55 @@ export function sparseDecode(payload: Uint8Array, length: number, into: Uint8Arr
   if (count > length) throw corrupt(`${count} non-zero bytes in a plane of ${length}`);
   const maskLength = (length + 7) >>> 3;
   const streams: Uint8Array[] = [];
-  let at = 4;
-  for (const want of [maskLength, count]) {
-    if (at + 5 > payload.byteLength) throw corrupt('stream table runs past the end');
-    const codec = payload[at]!;
-    const len = view.getUint32(at + 1, true);
-    at += 5;
-    if (len > payload.byteLength - at) throw corrupt('stream runs past the end');
-    const s = threadScratch.take(want);
-    streams.push(s);
-    decodeSub(codec, payload.subarray(at, at + len), want, s);
-    at += len;
-  }
   try {
+    let at = 4;
+    for (const want of [maskLength, count]) {
+      if (at + 5 > payload.byteLength) throw corrupt('stream table runs past the end');
+      const codec = payload[at]!;
+      const len = view.getUint32(at + 1, true);
+      at += 5;
+      if (len > payload.byteLength - at) throw corrupt('stream runs past the end');
+      const s = threadScratch.take(want);
+      streams.push(s);
+      decodeSub(codec, payload.subarray(at, at + len), want, s);
+      at += len;
+    }
     if (at !== payload.byteLength) throw corrupt('trailing bytes');
-    scatter(streams[0]!, streams[1]!, count, length, into);
+    const mask = streams[0]!;
+    if (length % 8 !== 0 && mask[maskLength - 1]! >>> (length % 8) !== 0) throw corrupt('mask flags bytes past the plane');
+    scatter(mask, streams[1]!, count, length, into);
   } finally {
     threadScratch.give(...streams);
   }
 }
 
-/** Writes `values` where `mask` flags non-zero bytes and zeros elsewhere. */
+/** Planes at least this long are scattered by the kernel (below it the copies cost more than the loop). */
+const KERNEL_MIN_BYTES = 4096;
+
+/**
+ * Writes `values` where `mask` flags non-zero bytes and zeros elsewhere, into `into[0, length)`.
+ * The `sparse` WebAssembly kernel (wasm/sparse.c) for planes of {@link KERNEL_MIN_BYTES} or more,
+ * else {@link scatterJs}, the reference; both refuse a mask that flags more or fewer bytes than `count`.
+ */
 function scatter(mask: Uint8Array, values: Uint8Array, count: number, length: number, into: Uint8Array): void {
+  const k = length >= KERNEL_MIN_BYTES ? loadKernel('sparse') : undefined;
+  if (!k) return scatterJs(mask, values, count, length, into);
   const maskLength = mask.byteLength;
-  if (length % 8 !== 0 && mask[maskLength - 1]! >>> (length % 8) !== 0) throw corrupt('mask flags bytes past the plane');
+  const maskAt = k.heapBase;
+  const valuesAt = align16(maskAt + maskLength);
+  // The kernel may read one value past the last (a select), so 16 bytes of slack.
+  const outAt = align16(valuesAt + count + 16);
+  const mem = k.reserve(outAt + maskLength * 8 - k.heapBase);
+  mem.set(mask, maskAt);
+  mem.set(values.subarray(0, count), valuesAt);
+  const used = k.fn.scatter!(maskAt, maskLength, valuesAt, count, outAt) >>> 0;
+  if (used !== count) throw corrupt(used === 0xffffffff ? 'mask flags more bytes than the count' : `mask flags ${used} bytes, the count is ${count}`);
+  into.set(mem.subarray(outAt, outAt + length));
+}
+
+/** The TypeScript reference of the sparse scatter (see {@link scatter}). */
+export function scatterJs(mask: Uint8Array, values: Uint8Array, count: number, length: number, into: Uint8Array): void {
+  const maskLength = mask.byteLength;
   into.fill(0, 0, length);
   let v = 0;
   for (let j = 0; j < maskLength; j++) {

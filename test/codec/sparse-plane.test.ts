@@ -4,9 +4,13 @@ import { isEngramError } from '../../src/errors/index.ts';
 import { decodeChunk, encodeChunk, readChunkHeader, sha256Hex } from '../../src/codec/index.ts';
 import { applyDeltaGrouped } from '../../src/codec/delta-transform.ts';
 import { ransEncode } from '../../src/codec/rans.ts';
-import { sparseDecode, sparseEncode } from '../../src/codec/sparse-plane.ts';
+import { scatterJs, sparseDecode, sparseEncode } from '../../src/codec/sparse-plane.ts';
 import { CHECKPOINTS, f32Of, same, toBf16 } from '../helpers/weight-planes.ts';
 import { rng } from '../helpers/weights.ts';
+
+// The kernel and the TypeScript reference are compared explicitly (scatterJs), so this file runs the
+// kernel whatever the environment says; planes under 4 KiB take the reference inside sparseDecode.
+delete process.env.ENGRAM_KERNELS;
 
 /** `n` bytes, each non-zero with probability `density`. */
 function sparseBytes(n: number, density: number, seed: number): Uint8Array {
@@ -138,4 +142,40 @@ test('a delta chunk whose sparse plane is damaged decodes to its exact bytes or 
     }
   }
   assert.ok(flips > 100 && refused > flips / 2, `${refused} of ${flips} flips refused`);
+});
+
+test('the scatter kernel writes what the TypeScript reference writes, and refuses what it refuses', async () => {
+  const { loadKernel } = await import('../../src/codec/wasm/index.ts');
+  assert.ok(loadKernel('sparse'), 'the sparse kernel loads (run without ENGRAM_KERNELS=js)');
+  const r = rng(77);
+  let cases = 0;
+  // Random planes of every density and many lengths (below and above the kernel's 4 KiB threshold),
+  // and the real delta planes: the kernel runs inside sparseDecode, the reference on the same streams.
+  const planes: Uint8Array[] = [];
+  for (let i = 0; i < 1000; i++) planes.push(sparseBytes(Math.floor(2 ** (r() * 16)), r() ** 2, 1000 + i));
+  for (const { plane } of await realDeltaPlanes()) planes.push(plane);
+  for (const plane of planes) {
+    const n = plane.byteLength;
+    const mask = new Uint8Array((n + 7) >>> 3);
+    const values: number[] = [];
+    for (let i = 0; i < n; i++) if (plane[i]) { mask[i >>> 3]! |= 1 << (i & 7); values.push(plane[i]!); }
+    const ref = new Uint8Array(n);
+    scatterJs(mask, Uint8Array.from(values), values.length, n, ref);
+    assert.ok(same(ref, plane));
+    const viaKernel = new Uint8Array(n);
+    sparseDecode(sparseEncode(plane), n, viaKernel);
+    assert.ok(same(viaKernel, plane), `length ${n}`);
+    cases++;
+    // A count one short or one long: both paths refuse.
+    if (n >= 4096 && values.length > 0) {
+      const enc = sparseEncode(plane);
+      for (const delta of [-1, 1]) {
+        const bad = new Uint8Array(enc);
+        new DataView(bad.buffer).setUint32(0, values.length + delta, true);
+        assert.throws(() => sparseDecode(bad, n, new Uint8Array(n)), (e) => isEngramError(e, 'IntegrityMismatch'));
+        assert.throws(() => scatterJs(mask, Uint8Array.from([...values, 1]), values.length + delta, n, new Uint8Array(n)), (e) => isEngramError(e, 'IntegrityMismatch'));
+      }
+    }
+  }
+  assert.equal(cases, 1004);
 });
