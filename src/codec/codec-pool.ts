@@ -180,24 +180,11 @@ export class CodecPool {
     const unslotted = links.filter((l) => this.#arena.slotOf(l.encoded) === undefined);
     if (slot && options.lease && rawLength <= SLOT_BYTES && links.every((l) => l.encoded.byteLength + 64 <= SLOT_BYTES) && this.#arena.available() >= unslotted.length + 1 + (base ? 1 : 0)) {
       const inputs = links.map((l) => this.#arena.claim(l.encoded) ?? this.#slotted(l.encoded));
-      const baseSlot = base ? this.#slotted(base.bytes) : undefined;
-      const out = this.#arena.take()!;
-      const req: CodecRequest = {
-        op: 'decode-chain', id: this.#nextId++, expectedHash: options.expectedHash, out,
+      const reply = await this.#sendShared(slot, inputs, base, (out, baseRef) => ({
+        op: 'decode-chain', id: this.#nextId++, expectedHash: options.expectedHash, out, base: baseRef,
         links: links.map((l, i) => ({ hash: l.hash, encoded: { slot: inputs[i]!, length: l.encoded.byteLength } })),
-        base: base && baseSlot !== undefined ? { hash: base.hash, bytes: { slot: baseSlot, length: base.bytes.byteLength } } : undefined,
-      };
-      let reply: { bytes: CarriedBytes };
-      try {
-        reply = await this.#send(slot, req, []);
-      } catch (e) {
-        this.#arena.release(out);
-        throw e;
-      } finally {
-        for (const i of inputs) this.#arena.release(i);
-        if (baseSlot !== undefined) this.#arena.release(baseSlot);
-      }
-      return this.#leased(reply.bytes, out);
+      }));
+      return reply.bytes;
     }
     // No slots for it: leased inputs become ordinary buffers again, their slots free.
     const own = links.map((l) => {
@@ -245,21 +232,21 @@ export class CodecPool {
 
   async #encodeShared(slot: Slot, raw: Uint8Array, fields: { op: 'encode'; width: number; level: number; hash?: boolean }, base: { hash: string; bytes: Uint8Array } | undefined): Promise<{ bytes: Uint8Array; hash?: string }> {
     const rawSlot = this.#slotted(raw);
-    return this.#sendShared(slot, rawSlot, base, (out, baseRef) => ({ ...fields, id: this.#nextId++, raw: { slot: rawSlot, length: raw.byteLength }, out, base: baseRef }));
+    return this.#sendShared(slot, [rawSlot], base, (out, baseRef) => ({ ...fields, id: this.#nextId++, raw: { slot: rawSlot, length: raw.byteLength }, out, base: baseRef }));
   }
 
   async #decodeShared(slot: Slot, encoded: Uint8Array, expectedHash: string | undefined, base: { hash: string; bytes: Uint8Array } | undefined): Promise<Uint8Array> {
     const inSlot = this.#arena.claim(encoded) ?? this.#slotted(encoded);
-    const reply = await this.#sendShared(slot, inSlot, base, (out, baseRef) => ({ op: 'decode', id: this.#nextId++, encoded: { slot: inSlot, length: encoded.byteLength }, expectedHash, out, base: baseRef }));
+    const reply = await this.#sendShared(slot, [inSlot], base, (out, baseRef) => ({ op: 'decode', id: this.#nextId++, encoded: { slot: inSlot, length: encoded.byteLength }, expectedHash, out, base: baseRef }));
     return reply.bytes;
   }
 
   /**
    * Sends the request `make` builds (given the output slot and the base, copied into a slot) whose
-   * input is in slot `input`; frees the input and base slots once the worker has answered (or died:
+   * inputs are in slots `inputs`; frees the input and base slots once the worker has answered (or died:
    * either way it reads them no more), the output slot too on failure, and leases the result.
    */
-  async #sendShared(slot: Slot, input: number, base: { hash: string; bytes: Uint8Array } | undefined, make: (out: number, base: { hash: string; bytes: SlotRef } | undefined) => CodecRequest & { id: number }): Promise<{ bytes: Uint8Array; hash?: string }> {
+  async #sendShared(slot: Slot, inputs: readonly number[], base: { hash: string; bytes: Uint8Array } | undefined, make: (out: number, base: { hash: string; bytes: SlotRef } | undefined) => CodecRequest & { id: number }): Promise<{ bytes: Uint8Array; hash?: string }> {
     const baseSlot = base ? this.#slotted(base.bytes) : undefined;
     const out = this.#arena.take()!;
     const req = make(out, base && baseSlot !== undefined ? { hash: base.hash, bytes: { slot: baseSlot, length: base.bytes.byteLength } } : undefined);
@@ -270,7 +257,7 @@ export class CodecPool {
       this.#arena.release(out);
       throw e;
     } finally {
-      this.#arena.release(input);
+      for (const i of inputs) this.#arena.release(i);
       if (baseSlot !== undefined) this.#arena.release(baseSlot);
     }
     return { bytes: this.#leased(reply.bytes, out), hash: reply.hash };
