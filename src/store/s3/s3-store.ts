@@ -20,10 +20,12 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { EngramError } from '../../errors/index.ts';
 import { checkRange } from '../memory-store.ts';
 import type { ByteRange, GetOptions, ObjectInfo, ObjectStore, PutOptions } from '../object-store.ts';
 import { readBody } from './s3-body.ts';
+import { LeanS3Client } from './s3-lean-client.ts';
 import { httpStatusOf, withRetry, type RetryOptions } from './s3-retry.ts';
 import { Semaphore } from './s3-semaphore.ts';
 import { unsignedPayload } from './s3-unsigned-payload.ts';
@@ -69,6 +71,13 @@ export interface S3StoreOptions {
    * traffic, where the server should refuse such a body at write time (see docs/ARCHITECTURE.md).
    */
   readonly signPayload?: boolean;
+  /**
+   * GET, single PUT and HEAD of objects on engram's own lean client (s3-lean-client.ts: node:http,
+   * keep-alive, its own SigV4) instead of the SDK's request path, default true. Needs `endpoint`;
+   * without one (AWS itself, where the SDK resolves endpoints, regions and redirects), or with
+   * `client`, every request goes through the SDK. Listing, multipart, deletes and buckets always do.
+   */
+  readonly leanRequests?: boolean;
   /** A client to use instead of building one (its settings then win over the ones above). */
   readonly client?: S3Client;
 }
@@ -114,6 +123,7 @@ export class S3Store implements ObjectStore {
   readonly #createBucket: boolean;
   readonly #listPageSize: number;
   readonly #signPayload: boolean;
+  readonly #lean: LeanS3Client | undefined;
   #bucketChecked: Promise<void> | undefined;
 
   constructor(options: S3StoreOptions) {
@@ -155,6 +165,20 @@ export class S3Store implements ObjectStore {
           httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: concurrency }),
         },
       });
+    const sdk = this.#client;
+    this.#lean =
+      this.#ownsClient && options.endpoint && options.leanRequests !== false
+        ? new LeanS3Client({
+            endpoint: options.endpoint,
+            region: options.region ?? 'us-east-1',
+            bucket: this.bucket,
+            forcePathStyle: options.forcePathStyle ?? true,
+            // The SDK's resolved provider: static keys, or its chain (profiles, SSO, IMDS), refreshed as it refreshes them.
+            credentials: options.credentials ? async () => options.credentials! : () => sdk.config.credentials(),
+            maxSockets: concurrency,
+            timeoutMs: options.requestTimeoutMs ?? 120_000,
+          })
+        : undefined;
   }
 
   async get(key: string, range?: ByteRange, options: GetOptions = {}): Promise<Uint8Array> {
@@ -171,6 +195,26 @@ export class S3Store implements ObjectStore {
         return new Uint8Array(0);
       }
     }
+    const lean = this.#lean;
+    if (lean) {
+      return this.#request(`GET ${key}`, async () => {
+        try {
+          const res = await lean.send({
+            method: 'GET',
+            key: k,
+            ...(range ? { headers: { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } } : {}),
+            into: (n) => {
+              this.#checkAnnounced(key, n, range);
+              return options.buffer && (!range || n === range.length) ? options.buffer(n) : undefined;
+            },
+          });
+          const contentRange = res.headers['content-range'];
+          return this.#checkRangeRead(key, range, res.body, typeof contentRange === 'string' ? contentRange : undefined);
+        } catch (e) {
+          throw this.#getError(e, key, range);
+        }
+      });
+    }
     return this.#request(`GET ${key}`, async () => {
       try {
         const res = await this.#client.send(
@@ -180,30 +224,40 @@ export class S3Store implements ObjectStore {
             ...(range ? { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
           }),
         );
-        const want = range ? range.length : res.ContentLength;
-        // Bound what we accept by what the server announced (and, for a range, by what we asked),
-        // before any of it is read.
-        if (want !== undefined && res.ContentLength !== undefined && res.ContentLength > want) {
-          throw new EngramError('IOError', `${this.location}: ${key} answered ${res.ContentLength} bytes for ${want}`, { key });
-        }
+        if (res.ContentLength !== undefined) this.#checkAnnounced(key, res.ContentLength, range);
         // Into the caller's buffer only when the answer is exactly what was asked for.
         const into = options.buffer && (!range || res.ContentLength === range.length) ? options.buffer : undefined;
-        const body = await readBody(res.Body, res.ContentLength, into);
-        if (range && body.byteLength !== range.length) {
-          // S3 clips a range that runs past the end of the object: the caller asked for bytes that do not exist.
-          const size = Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1] ?? NaN);
-          throw new EngramError('InvalidArgument', `range ${range.offset}+${range.length} lies outside ${key} (${Number.isFinite(size) ? size : body.byteLength + range.offset} bytes)`, { key, offset: range.offset, length: range.length });
-        }
-        return body;
+        return this.#checkRangeRead(key, range, await readBody(res.Body, res.ContentLength, into), res.ContentRange);
       } catch (e) {
-        if (isMissingBucket(e)) throw e;
-        if (errorName(e) === 'NoSuchKey' || httpStatusOf(e) === 404) throw this.#notFound(key, e);
-        if (range && (httpStatusOf(e) === 416 || errorName(e) === 'InvalidRange')) {
-          throw new EngramError('InvalidArgument', `range ${range.offset}+${range.length} lies outside ${key}`, { key, offset: range.offset, length: range.length }, { cause: e });
-        }
-        throw e;
+        throw this.#getError(e, key, range);
       }
     });
+  }
+
+  /** Bounds what a GET accepts by what it asked for, before any of the body is read. */
+  #checkAnnounced(key: string, length: number, range: ByteRange | undefined): void {
+    if (range && length > range.length) {
+      throw new EngramError('IOError', `${this.location}: ${key} answered ${length} bytes for ${range.length}`, { key });
+    }
+  }
+
+  /** S3 clips a range that runs past the end of the object: the caller asked for bytes that do not exist. */
+  #checkRangeRead(key: string, range: ByteRange | undefined, body: Uint8Array, contentRange: string | undefined): Uint8Array {
+    if (range && body.byteLength !== range.length) {
+      const size = Number(/\/(\d+)$/.exec(contentRange ?? '')?.[1] ?? NaN);
+      throw new EngramError('InvalidArgument', `range ${range.offset}+${range.length} lies outside ${key} (${Number.isFinite(size) ? size : body.byteLength + range.offset} bytes)`, { key, offset: range.offset, length: range.length });
+    }
+    return body;
+  }
+
+  /** A failed GET as the ObjectStore contract names it (missing bucket errors pass on to #wrap). */
+  #getError(e: unknown, key: string, range: ByteRange | undefined): unknown {
+    if (isMissingBucket(e)) return e;
+    if (errorName(e) === 'NoSuchKey' || httpStatusOf(e) === 404) return this.#notFound(key, e);
+    if (range && (httpStatusOf(e) === 416 || errorName(e) === 'InvalidRange')) {
+      return new EngramError('InvalidArgument', `range ${range.offset}+${range.length} lies outside ${key}`, { key, offset: range.offset, length: range.length }, { cause: e });
+    }
+    return e;
   }
 
   async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<boolean> {
@@ -226,9 +280,19 @@ export class S3Store implements ObjectStore {
     const written = await this.#request(`PUT ${key}`, async () => {
       attempts++;
       try {
-        await this.#client.send(
-          this.#payload(new PutObjectCommand({ Bucket: this.bucket, Key: k, Body: body, ContentLength: body.byteLength, ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}) })),
-        );
+        if (this.#lean) {
+          await this.#lean.send({
+            method: 'PUT',
+            key: k,
+            body,
+            ...(options.ifAbsent ? { headers: { 'if-none-match': '*' } } : {}),
+            ...(this.#signPayload ? { payloadHash: createHash('sha256').update(body).digest('hex') } : {}),
+          });
+        } else {
+          await this.#client.send(
+            this.#payload(new PutObjectCommand({ Bucket: this.bucket, Key: k, Body: body, ContentLength: body.byteLength, ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}) })),
+          );
+        }
         return true;
       } catch (e) {
         if (options.ifAbsent && httpStatusOf(e) === 412) return false;
@@ -293,6 +357,10 @@ export class S3Store implements ObjectStore {
     const k = this.#key(key);
     return this.#request(`HEAD ${key}`, async () => {
       try {
+        if (this.#lean) {
+          const { headers } = await this.#lean.send({ method: 'HEAD', key: k });
+          return { key, size: Number(headers['content-length'] ?? 0), mtimeMs: Date.parse(headers['last-modified'] ?? '') || 0 };
+        }
         const res = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
         return { key, size: res.ContentLength ?? 0, mtimeMs: res.LastModified?.getTime() ?? 0 };
       } catch (e) {
@@ -372,6 +440,7 @@ export class S3Store implements ObjectStore {
 
   async close(): Promise<void> {
     if (this.#ownsClient) this.#client.destroy();
+    this.#lean?.destroy();
   }
 
   /** One request: a semaphore slot, the retry policy, and SDK errors turned into EngramErrors. */
