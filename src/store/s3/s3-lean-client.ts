@@ -76,6 +76,8 @@ export interface LeanResponse {
 /** Error bodies are small XML documents; more than this is not read. */
 const MAX_ERROR_BODY = 64 * 1024;
 const EMPTY = new Uint8Array(0);
+/** What the lean path's requests call themselves (the SDK's say `aws-sdk-js/…`). */
+export const USER_AGENT = 'engram-s3-lean';
 
 /** The S3 client of the hot path. */
 export class LeanS3Client {
@@ -110,6 +112,8 @@ export class LeanS3Client {
     const extra: Record<string, string> = { ...r.headers };
     if (r.body) extra['content-length'] = String(r.body.byteLength);
     const headers = this.#signer.sign({ method: r.method, path, query: '', headers: extra, payloadHash: r.payloadHash ?? 'UNSIGNED-PAYLOAD' }, this.#host, await this.#credentials());
+    // Unsigned, as SigV4 leaves it: for the server's logs.
+    headers['user-agent'] = USER_AGENT;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = (this.#https ? httpsRequest : httpRequest)({ agent: this.#agent, hostname: this.#hostname, port: this.#port, method: r.method, path, headers }, resolve);
       req.setTimeout(this.#timeoutMs, () => req.destroy(new LeanTimeoutError(`${r.method} ${r.key}: no answer within ${this.#timeoutMs} ms`)));

@@ -26,7 +26,8 @@ export interface SigV4Request {
   readonly payloadHash: string;
 }
 
-const UNRESERVED = /[^A-Za-z0-9\-._~/]/g;
+// u: a character outside the BMP (a surrogate pair) is one match, encoded as its 4 UTF-8 bytes.
+const UNRESERVED = /[^A-Za-z0-9\-._~/]/gu;
 
 /**
  * A key's path as S3 signs and receives it: every byte but the unreserved ones and `/` percent-encoded
