@@ -11,9 +11,10 @@
  * carries the S3 error `Code` as its name and the status in `$metadata.httpStatusCode`; socket errors
  * and timeouts pass through with their Node codes (ECONNRESET…) or as a `TimeoutError`.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { allocBody, readStream } from './s3-body.ts';
+import { Http1Pool } from './s3-http1-pool.ts';
 import { encodeS3Path, SigV4Signer, type SigV4Credentials } from './s3-sigv4.ts';
 
 /** An S3 error answer: `name` is its `<Code>` (or a name for the status when it has no body). */
@@ -68,7 +69,8 @@ export interface LeanRequest {
 /** A 2xx answer. */
 export interface LeanResponse {
   readonly status: number;
-  readonly headers: IncomingHttpHeaders;
+  /** Lower-case names; repeated headers joined by `, `. */
+  readonly headers: Readonly<Record<string, string>>;
   /** The body (empty for HEAD and PUT). */
   readonly body: Uint8Array;
 }
@@ -89,7 +91,9 @@ export class LeanS3Client {
   readonly #pathPrefix: string;
   readonly #signer: SigV4Signer;
   readonly #credentials: () => Promise<SigV4Credentials>;
-  readonly #agent: HttpAgent;
+  readonly #agent: HttpsAgent;
+  /** Plain http: engram's own connections (s3-http1-pool.ts). */
+  readonly #pool: Http1Pool | undefined;
   readonly #timeoutMs: number;
 
   constructor(options: LeanS3ClientOptions) {
@@ -102,7 +106,8 @@ export class LeanS3Client {
     this.#pathPrefix = options.forcePathStyle ? `${basePath}/${encodeS3Path(options.bucket)}/` : `${basePath}/`;
     this.#signer = new SigV4Signer(options.region);
     this.#credentials = options.credentials;
-    this.#agent = this.#https ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets }) : new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets });
+    this.#agent = new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets });
+    this.#pool = this.#https ? undefined : new Http1Pool(this.#hostname, this.#port ?? 80, options.timeoutMs);
     this.#timeoutMs = options.timeoutMs;
   }
 
@@ -114,8 +119,18 @@ export class LeanS3Client {
     const headers = this.#signer.sign({ method: r.method, path, query: '', headers: extra, payloadHash: r.payloadHash ?? 'UNSIGNED-PAYLOAD' }, this.#host, await this.#credentials());
     // Unsigned, as SigV4 leaves it: for the server's logs.
     headers['user-agent'] = USER_AGENT;
+    if (this.#pool) {
+      const res = await this.#pool.send({ method: r.method, path, headers, ...(r.body ? { body: r.body } : {}), ...(r.into ? { into: r.into } : {}) });
+      if (res.status >= 300) throw errorOf(r, res.status, Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength).toString('utf8'));
+      return res;
+    }
+    return this.#sendHttps(r, path, headers);
+  }
+
+  /** The same exchange on node:https (TLS: the kernel cannot read into our buffers there anyway). */
+  async #sendHttps(r: LeanRequest, path: string, headers: Record<string, string>): Promise<LeanResponse> {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = (this.#https ? httpsRequest : httpRequest)({ agent: this.#agent, hostname: this.#hostname, port: this.#port, method: r.method, path, headers }, resolve);
+      const req = httpsRequest({ agent: this.#agent, hostname: this.#hostname, port: this.#port, method: r.method, path, headers }, resolve);
       req.setTimeout(this.#timeoutMs, () => req.destroy(new LeanTimeoutError(`${r.method} ${r.key}: no answer within ${this.#timeoutMs} ms`)));
       // on, not once: a body write can fail (EPIPE) after the server has already answered and closed.
       req.on('error', reject);
@@ -123,10 +138,15 @@ export class LeanS3Client {
       else req.end();
     });
     const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw await this.#error(r, res, status);
+    const plain = (): Record<string, string> => {
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+      return out;
+    };
+    if (status < 200 || status >= 300) throw errorOf(r, status, r.method === 'HEAD' ? (res.resume(), '') : await boundedText(res));
     if (r.method === 'HEAD') {
       res.resume();
-      return { status, headers: res.headers, body: EMPTY };
+      return { status, headers: plain(), body: EMPTY };
     }
     const announced = res.headers['content-length'];
     if (announced === undefined) throw await drained(res, new Error(`${r.method} ${r.key}: the answer has no Content-Length`));
@@ -137,38 +157,40 @@ export class LeanS3Client {
     } catch (e) {
       throw await drained(res, e);
     }
-    return { status, headers: res.headers, body: length === 0 ? (res.resume(), EMPTY) : await readStream(res, out ?? allocBody(length)) };
+    return { status, headers: plain(), body: length === 0 ? (res.resume(), EMPTY) : await readStream(res, out ?? allocBody(length)) };
   }
 
   /** Closes the idle sockets. */
   destroy(): void {
     this.#agent.destroy();
+    this.#pool?.destroy();
   }
+}
 
-  /** The error of a non-2xx answer, its bounded XML body read for the `<Code>` and `<Message>`. */
-  async #error(r: LeanRequest, res: IncomingMessage, status: number): Promise<S3HttpError> {
-    let text = '';
-    if (r.method !== 'HEAD') {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      try {
-        for await (const c of res as AsyncIterable<Buffer>) {
-          size += c.byteLength;
-          if (size > MAX_ERROR_BODY) {
-            res.destroy();
-            break;
-          }
-          chunks.push(c);
-        }
-      } catch {
-        // A body cut short only loses the error's detail; the status says enough.
+/** The error of a non-2xx answer, from the `<Code>` and `<Message>` of its XML body. */
+function errorOf(r: LeanRequest, status: number, text: string): S3HttpError {
+  const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? statusName(status);
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `${r.method} ${r.key} answered HTTP ${status}`;
+  return new S3HttpError(code, status, message || code);
+}
+
+/** An error answer's body as text, at most MAX_ERROR_BODY bytes of it. */
+async function boundedText(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const c of res as AsyncIterable<Buffer>) {
+      size += c.byteLength;
+      if (size > MAX_ERROR_BODY) {
+        res.destroy();
+        break;
       }
-      text = Buffer.concat(chunks).toString('utf8');
-    } else res.resume();
-    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? statusName(status);
-    const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `${r.method} ${r.key} answered HTTP ${status}`;
-    return new S3HttpError(code, status, message || code);
+      chunks.push(c);
+    }
+  } catch {
+    // A body cut short only loses the error's detail; the status says enough.
   }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The SDK's names for body-less error answers (HEAD), so that callers test one set of names. */
