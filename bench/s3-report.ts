@@ -210,7 +210,7 @@ the same two cores. **The machine was shared with other agents' work during this
 ${run.loadStart.toFixed(2)} (1 min) at the start; the load average before each measurement and the share of
 the CPUs that other work took during it are in the second table (the load average counts the
 benchmark's own processes too; that share does not).** Each figure is the median of ${run.reps};
-engram and the baseline alternate within each repetition, so a change in load hits both.
+engram and the baseline alternate within each repetition, so a change in load hits both; one untimed round of all four comes first in each set of rank processes (a rank's first save starts its codec worker threads, once per job).
 
 ${mainTable(run)}
 

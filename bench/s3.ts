@@ -187,6 +187,20 @@ try {
     log(`${n} rank process${n > 1 ? 'es' : ''}: CPUs ${pct(quiet.busy)} busy with other work before starting, load average ${loadavg()[0]!.toFixed(2)}`);
     const pool = await WorkerPool.start(n, bytes, server.env);
     try {
+      // One untimed round of all four first: a rank's first save starts its codec worker threads
+      // (under tsx, compiling engram in each), which a training job pays once, not per checkpoint;
+      // with 2 reps that start-up was half of every median. Both sides get the same warm-up.
+      {
+        const raw = { bucket: server.bucket, prefix: `${root}/warm-${n}`, objectSize: OBJECT_SIZE };
+        await measure(pool, server, { kind: 'rawPut', ...raw, concurrency: PUT_CONCURRENCY });
+        await measure(pool, server, { kind: 'rawGet', ...raw, concurrency: GET_CONCURRENCY });
+        await deletePrefix(admin, raw.prefix);
+        const warmUrl = await initRepo(`${root}/warm-save-${n}`);
+        await measure(pool, server, { kind: 'save', url: warmUrl, run: 'bench', step: 1 });
+        await deletePrefix(admin, `${root}/warm-save-${n}`);
+        await measure(pool, server, { kind: 'restore', url: sourceUrl, ref: source.snapshot! });
+        log('  warm-up round done (untimed)');
+      }
       for (let rep = 0; rep < reps; rep++) {
         // Baseline and engram alternate, so a change in the machine's load hits both.
         const raw = { bucket: server.bucket, prefix: `${root}/raw-${n}-${rep}`, objectSize: OBJECT_SIZE };
