@@ -72,10 +72,11 @@ export interface S3StoreOptions {
    */
   readonly signPayload?: boolean;
   /**
-   * GET, single PUT and HEAD of objects on engram's own lean client (s3-lean-client.ts: node:http,
-   * keep-alive, its own SigV4) instead of the SDK's request path, default true. Needs `endpoint`;
-   * without one (AWS itself, where the SDK resolves endpoints, regions and redirects), or with
-   * `client`, every request goes through the SDK. Listing, multipart, deletes and buckets always do.
+   * GET, single PUT and HEAD of objects on engram's own lean client (s3-lean-client.ts: its own
+   * keep-alive HTTP/1.1 connections and SigV4) instead of the SDK's request path, default true.
+   * Needs a plain-http `endpoint` (RGW, MinIO… on a trusted network); https endpoints, no endpoint
+   * (AWS itself: the SDK resolves endpoints, regions and redirects), or a given `client` send every
+   * request through the SDK. Listing, multipart, deletes and buckets always go through the SDK.
    */
   readonly leanRequests?: boolean;
   /** A client to use instead of building one (its settings then win over the ones above). */
@@ -167,7 +168,7 @@ export class S3Store implements ObjectStore {
       });
     const sdk = this.#client;
     this.#lean =
-      this.#ownsClient && options.endpoint && options.leanRequests !== false
+      this.#ownsClient && options.endpoint?.startsWith('http:') && options.leanRequests !== false
         ? new LeanS3Client({
             endpoint: options.endpoint,
             region: options.region ?? 'us-east-1',
@@ -175,7 +176,6 @@ export class S3Store implements ObjectStore {
             forcePathStyle: options.forcePathStyle ?? true,
             // The SDK's resolved provider: static keys, or its chain (profiles, SSO, IMDS), refreshed as it refreshes them.
             credentials: options.credentials ? async () => options.credentials! : () => sdk.config.credentials(),
-            maxSockets: concurrency,
             timeoutMs: options.requestTimeoutMs ?? 120_000,
           })
         : undefined;
