@@ -28,29 +28,20 @@ export class IncompleteBodyError extends Error {
 export async function readBody(body: SdkBody | undefined, length: number | undefined, into?: (length: number) => Uint8Array): Promise<Uint8Array> {
   if (!body) return new Uint8Array(0);
   if (length === undefined || !(body instanceof Readable)) return body.transformToByteArray();
-  return readStream(body, into ? into(length) : allocBody(length));
-}
-
-/** `length` bytes of uninitialised memory for a body, as a plain Uint8Array. */
-export function allocBody(length: number): Uint8Array {
-  // Uninitialised (not zero-filled) memory from the allocator: every byte is overwritten by the
-  // reader, and the memory of transient chunk buffers already freed is reused instead of fresh pages touched.
-  const buf = Buffer.allocUnsafeSlow(length);
-  // A plain Uint8Array view: a Buffer's slice() shares memory where callers expect a copy.
-  return new Uint8Array(buf.buffer, buf.byteOffset, length);
-}
-
-/**
- * Reads `stream` (a body of exactly `out.byteLength` bytes) into `out`: more is refused before it is
- * stored, fewer is an {@link IncompleteBodyError}. Used for the SDK's bodies and the lean path's.
- */
-export async function readStream(stream: Readable, out: Uint8Array): Promise<Uint8Array> {
-  const length = out.byteLength;
+  let out: Uint8Array;
+  if (into) out = into(length);
+  else {
+    // Uninitialised (not zero-filled) memory from the allocator: every byte is overwritten below, and
+    // the memory of transient chunk buffers already freed is reused instead of fresh pages touched.
+    const buf = Buffer.allocUnsafeSlow(length);
+    // A plain Uint8Array view: a Buffer's slice() shares memory where callers expect a copy.
+    out = new Uint8Array(buf.buffer, buf.byteOffset, length);
+  }
   let at = 0;
   await new Promise<void>((resolve, reject) => {
     const fail = (e: Error): void => {
-      stream.off('data', onData);
-      stream.destroy();
+      body.off('data', onData);
+      body.destroy();
       reject(e);
     };
     const onData = (c: Buffer): void => {
@@ -62,12 +53,12 @@ export async function readStream(stream: Readable, out: Uint8Array): Promise<Uin
       at += c.byteLength;
     };
     const short = (): IncompleteBodyError => new IncompleteBodyError(`the answer ended after ${at} of its ${length} bytes`);
-    stream.on('data', onData);
-    stream.once('error', fail);
-    stream.once('end', () => (at === length ? resolve() : reject(short())));
+    body.on('data', onData);
+    body.once('error', fail);
+    body.once('end', () => (at === length ? resolve() : reject(short())));
     // A stream destroyed without an error (a socket torn down under it) emits only 'close'; after
     // 'end' or 'error' this reject is a no-op.
-    stream.once('close', () => reject(short()));
+    body.once('close', () => reject(short()));
   });
   return out;
 }
