@@ -2,7 +2,9 @@
  * @module engram/tfjs: TensorFlow.js models in engram — an IOHandler and `engram://` routers for
  * `model.save()` / `tf.loadLayersModel()`, checks that refuse what TF.js would save but not restore,
  * training-state capture and restore for exact resumption, the bridge to engram/train's
- * `TrainingState` (CheckpointManager), and the wasm backend from local files.
+ * `TrainingState` (CheckpointManager), continual-learning helpers (the diagonal Fisher, the EWC
+ * penalty as a loss, replay batches as tensors, weights as plain tensors for anchors) and the wasm
+ * backend from local files.
  * Imported only through this subpath: the core never loads TensorFlow.js.
  *
  * @example
@@ -28,5 +30,12 @@ export { captureTrainingState, restoreTrainingState } from './training-state.ts'
 export type { TensorSource, TrainingState, TrainingStateMeta } from './training-state.ts';
 export { toTfjsState, toTrainingState } from './training-state-bridge.ts';
 export type { LoopState } from './training-state-bridge.ts';
+export { diagonalFisher } from './diagonal-fisher.ts';
+export type { FisherData, FisherOptions } from './diagonal-fisher.ts';
+export { EwcPenalty } from './ewc-penalty.ts';
+export type { EwcTerm } from './ewc-penalty.ts';
+export { modelWeights, trainableVariables } from './model-weights.ts';
+export { replayBatch, toTfTensors } from './replay-batch.ts';
+export type { SampledBuffer } from './replay-batch.ts';
 export { useWasmBackend } from './use-wasm-backend.ts';
 export type { WasmBackendInfo } from './use-wasm-backend.ts';
