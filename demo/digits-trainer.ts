@@ -216,7 +216,7 @@ function buildModel(config: DigitsConfig): tf.LayersModel {
 }
 
 /** Glorot-uniform kernels and zero biases, drawn from `rng` in `model.weights` order. */
-function initWeights(model: tf.LayersModel, rng: Rng): void {
+export function initWeights(model: tf.LayersModel, rng: Rng): void {
   const values = model.weights.map((w) => {
     const shape = w.read().shape; // a built weight's shape has no unknown (null) dimension
     const n = shape.reduce((a, b) => a * b, 1);

@@ -24,4 +24,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   stats: () => import('./stats.ts').then((m) => ({ run: m.runStats, help: m.statsHelp })),
   forget: () => import('./forget.ts').then((m) => ({ run: m.runForget, help: m.forgetHelp })),
   gc: () => import('./gc.ts').then((m) => ({ run: m.runGc, help: m.gcHelp })),
+  tasks: () => import('./tasks.ts').then((m) => ({ run: m.runTasks, help: m.tasksHelp })),
 };

@@ -1,7 +1,8 @@
 /** @module `engram show <ref>`: one snapshot's lineage, metrics, tensors and files. */
 import { parseArgs } from 'node:util';
+import { describeContinualState, type ContinualSummary } from '../../continual/index.ts';
 import { EngramError } from '../../errors/index.ts';
-import { boxText } from '../../repo/index.ts';
+import { boxText, type Snapshot } from '../../repo/index.ts';
 import { openRepo, printJson, type CliContext } from '../cli-context.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { plural } from '../plural.ts';
@@ -9,7 +10,8 @@ import { plural } from '../plural.ts';
 export const showHelp = `engram show <ref> [--json]
   Shows a snapshot. Refs: an id (or unique prefix), run@step, run@latest, run@best:metric, tag:name, with ~N for the N-th parent.
   Tensors of a distributed save list their shards: each box as start:end per dimension (--json: "shards"
-  with offsets, shape and chunks).`;
+  with offsets, shape and chunks). A continual-learning checkpoint also lists its replay buffers (kind,
+  size, examples per class), EWC tasks and task registry (--json: "continual"; \`engram tasks\` prints R).`;
 
 /** Shard lines shown per tensor; `--json` has them all. */
 const MAX_SHARD_LINES = 32;
@@ -23,8 +25,9 @@ export async function runShow(ctx: CliContext, argv: string[]): Promise<number> 
     const snap = await repo.snapshot(positionals[0]!);
     const tags = [...(await repo.tags())].filter(([, id]) => id === snap.id).map(([t]) => t).sort();
     const m = snap.manifest;
+    const continual = await continualState(snap);
     if (ctx.json) {
-      printJson(ctx, { ...m, tags });
+      printJson(ctx, { ...m, tags, ...(continual ? { continual } : {}) });
       return 0;
     }
     ctx.out(`snapshot ${m.id}`);
@@ -60,6 +63,7 @@ export async function runShow(ctx: CliContext, argv: string[]): Promise<number> 
       ctx.out(`\n${plural(blobs.length, 'blob')}:`);
       for (const [n, b] of blobs) ctx.out(`  ${n}  ${formatBytes(b.byteLength)}`);
     }
+    if (continual) printContinual(ctx, continual);
     if (m.files.length) {
       ctx.out(`\n${plural(m.files.length, 'file')}:`);
       for (const f of m.files) ctx.out(`  ${f.path}  ${f.format}  ${formatBytes(f.size)}  sha256 ${f.sha256.slice(0, 16)}…`);
@@ -68,5 +72,32 @@ export async function runShow(ctx: CliContext, argv: string[]): Promise<number> 
     return 0;
   } finally {
     await repo.close();
+  }
+}
+
+/**
+ * The continual-learning state of a training checkpoint that has extension namespaces, or
+ * undefined when it has none (or holds none of replay, EWC or a task registry): only a training
+ * state's namespace records are JSON, so nothing else is read as one.
+ */
+async function continualState(snap: Snapshot): Promise<ContinualSummary | undefined> {
+  const train = snap.meta['train'];
+  const listed = train && typeof train === 'object' && !Array.isArray(train) ? (train as Record<string, unknown>)['namespaces'] : undefined;
+  if (!Array.isArray(listed) || listed.length === 0) return undefined;
+  const s = await describeContinualState(snap);
+  return s.replay.length > 0 || s.ewc !== null || s.tasks !== null ? s : undefined;
+}
+
+function printContinual(ctx: CliContext, s: ContinualSummary): void {
+  const f = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
+  ctx.out('\ncontinual learning:');
+  for (const r of s.replay) {
+    ctx.out(`  replay ${r.namespace}: ${r.kind}, ${r.size} of ${r.capacity} examples held (${r.seen} seen), fields ${r.fields.map((x) => x.name).join(', ')}, ${plural(r.segments, 'segment')}`);
+    if (r.countsByClass) ctx.out(`    per class (${r.labelField}): ${Object.entries(r.countsByClass).map(([c, n]) => `${c}:${n}`).join(' ') || '(none)'}`);
+  }
+  if (s.ewc) ctx.out(`  ewc: ${s.ewc.mode}, lambda ${s.ewc.lambda}${s.ewc.mode === 'online' ? `, gamma ${s.ewc.gamma}` : ''}, ${plural(s.ewc.tasks.length, 'task')}: ${s.ewc.tasks.join(', ')}`);
+  if (s.tasks) {
+    ctx.out(`  tasks ${s.tasks.namespace}: ${s.tasks.tasks.map((t) => `${t.id} [${t.classes.join(', ')}]`).join(', ')}`);
+    ctx.out(`    ACC ${f(s.tasks.measures.acc)}  BWT ${f(s.tasks.measures.bwt)}  F ${f(s.tasks.measures.forgetting)}  (engram tasks ${s.snapshot} prints R)`);
   }
 }
