@@ -90,11 +90,7 @@ export class SplitDigitsRun {
 
   constructor(config: SplitDigitsConfig) {
     this.config = config;
-    const seeds = new Rng(config.seed);
-    const splitSeed = seeds.nextUint32();
-    const initSeed = seeds.nextUint32();
-    const dataSeed = seeds.nextUint32();
-    const bufferSeed = seeds.nextUint32();
+    const { splitSeed, initSeed, dataSeed, bufferSeed } = runSeeds(config.seed);
     this.tasks = splitDigits(splitSeed);
     this.model = buildModel(config);
     initWeights(this.model, new Rng(initSeed));
@@ -122,8 +118,7 @@ export class SplitDigitsRun {
 
   /** The step at which each task ends (its last step; the last one is the run's total). */
   get taskEndSteps(): number[] {
-    let n = 0;
-    return this.tasks.map((t) => (n += this.config.epochsPerTask * Math.floor(t.train.count / this.config.batch)));
+    return endSteps(this.tasks, this.config);
   }
 
   /**
@@ -303,6 +298,27 @@ export class SplitDigitsRun {
   #shuffled(seed: number): number[] {
     return new Rng(seed).shuffle([...Array(this.tasks[this.taskIndex]!.train.count).keys()]);
   }
+}
+
+/** The seeds of a run's random streams, drawn from its seed. */
+function runSeeds(seed: number): { splitSeed: number; initSeed: number; dataSeed: number; bufferSeed: number } {
+  const seeds = new Rng(seed);
+  return { splitSeed: seeds.nextUint32(), initSeed: seeds.nextUint32(), dataSeed: seeds.nextUint32(), bufferSeed: seeds.nextUint32() };
+}
+
+function endSteps(tasks: readonly DigitsTask[], config: SplitDigitsConfig): number[] {
+  let n = 0;
+  return tasks.map((t) => (n += config.epochsPerTask * Math.floor(t.train.count / config.batch)));
+}
+
+/**
+ * The step at which each task of a run of `config` ends, without building the run: a TF.js model
+ * built in a process names its variables after the ones built before it (`kernel_1`), and
+ * optimizer slots are named after the variables, so a process that must save the very names of a
+ * fresh one builds no other model first.
+ */
+export function taskEndSteps(config: SplitDigitsConfig): number[] {
+  return endSteps(splitDigits(runSeeds(config.seed).splitSeed), config);
 }
 
 /** Mean cross-entropy of integer labels under logits. */
