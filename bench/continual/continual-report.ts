@@ -95,8 +95,8 @@ training, in the Fisher and in testing). Methods (demo/continual/split-digits-ru
 - **naive**: fine-tuning on each task in turn;
 - **ewc**: per-task EWC, λ = ${c.lambda}, penalty λ/2 · Σ F (θ − θ*)² (engram/tfjs \`EwcPenalty\` on
   engram/continual's \`Ewc.terms()\`); F is the **empirical** diagonal Fisher: per-example squared
-  gradients of log p(y|x) at the true label y (\`diagonalFisher\`, batch ${c.fisherBatch}) over the task's
-  training examples, taken with the anchor θ* at the task's end;
+  gradients of log p(y|x) at the true label y (\`diagonalFisher\`; here from batches of ${c.fisherBatch}: the
+  squared gradient of each batch's summed log-likelihood, over the task's training examples), taken with the anchor θ* at the task's end;
 - **replay**: a ${c.bufferKind} buffer of ${c.bufferCapacity} examples (~14 % of the training set; every example is
   offered once, in its task's first epoch), ${c.replayBatch} replayed examples added to every batch;
 - **replay-ewc**: both.
@@ -118,7 +118,7 @@ ${targets}
 
 ![accuracy on each task over training, per method](continual-split-digits.svg)
 
-Each task's test accuracy every 8 steps from the start of its training; dashed lines are task
+Each task's test accuracy every ${c.evalEvery} steps from the start of its training; dashed lines are task
 boundaries. The R matrix of class-incremental replay, seed ${o.seeds[0]} (rows: after training task i;
 columns: tasks 0–4):
 
