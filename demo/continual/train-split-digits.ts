@@ -13,6 +13,8 @@ export interface TrainSplitDigitsOptions {
   readonly manager?: CheckpointManager;
   /** Checkpoint every this many steps (and at every task boundary). */
   readonly every?: number;
+  /** Stop once this many steps are done (default: at the end of the last task). */
+  readonly untilStep?: number;
   /** Called once the run has restored its latest checkpoint. */
   readonly onResume?: (step: number) => void;
   /** Called after each step (before its checkpoint, if any). */
@@ -21,7 +23,7 @@ export interface TrainSplitDigitsOptions {
   readonly onSaved?: (step: number, boundary: boolean) => void;
 }
 
-/** Trains a run of `config` to its end; resumes from the manager's latest checkpoint when there is one. */
+/** Trains a run of `config` to its end (or `untilStep`); resumes from the manager's latest checkpoint when there is one. */
 export async function trainSplitDigits(config: SplitDigitsConfig, options: TrainSplitDigitsOptions = {}): Promise<SplitDigitsRun> {
   const run = new SplitDigitsRun(config);
   const { manager } = options;
@@ -30,7 +32,7 @@ export async function trainSplitDigits(config: SplitDigitsConfig, options: Train
     await run.restoreState(await manager.restore('latest'));
     options.onResume?.(run.step);
   }
-  while (!run.done) {
+  while (!run.done && run.step < (options.untilStep ?? Infinity)) {
     const { loss, boundary } = await run.trainStep();
     options.onStep?.(run.step, boundary);
     if (!manager || !(boundary || (every > 0 && run.step % every === 0))) continue;
