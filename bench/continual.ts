@@ -46,7 +46,8 @@ for (const scenario of SCENARIOS) {
   }
 }
 const seconds = (performance.now() - started) / 1000;
-const report = continualReport({ results, seeds: SEEDS, config: CONFIG, seconds, cores: cpus().length });
+const cpu = process.cpuUsage();
+const report = continualReport({ results, seeds: SEEDS, config: CONFIG, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, cores: cpus().length });
 process.stdout.write(`\n${report.table}\n\n${report.targets}\n\ntotal ${seconds.toFixed(0)} s\n`);
 if (write) {
   writeFileSync(new URL('../docs/continual-split-digits.svg', import.meta.url), accuracyPlot(panels, METHODS.length, `Split-Digits: accuracy on each task over training (seed ${SEEDS[0]}; dashed: task boundaries)`));
