@@ -102,9 +102,10 @@ training, in the Fisher and in testing). Methods (demo/continual/split-digits-ru
 
 - **naive**: fine-tuning on each task in turn;
 - **ewc**: per-task EWC, λ = ${c.lambda}, penalty λ/2 · Σ F (θ − θ*)² (engram/tfjs \`EwcPenalty\` on
-  engram/continual's \`Ewc.terms()\`); F is the **empirical** diagonal Fisher: per-example squared
-  gradients of log p(y|x) at the true label y (\`diagonalFisher\`; here from batches of ${c.fisherBatch}: the
-  squared gradient of each batch's summed log-likelihood, over the task's training examples), taken with the anchor θ* at the task's end;
+  engram/continual's \`Ewc.terms()\`); F is the **empirical** diagonal Fisher (\`diagonalFisher\`):
+  squared gradients of log p(y|x) at the true label y, here of batches of ${c.fisherBatch} (the squared
+  gradient of a batch's summed log-likelihood, summed over the task's training examples and divided
+  by their count; batch 1 is the per-example diagonal), taken with the anchor θ* at the task's end;
 - **replay**: a ${c.bufferKind} buffer of ${c.bufferCapacity} examples (~14 % of the training set; every example is
   offered once, in its task's first epoch), ${c.replayBatch} replayed examples added to every batch;
 - **replay-ewc**: both.
