@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Ewc, FisherAccumulator } from '../../src/continual/index.ts';
 import { isEngramError } from '../../src/errors/index.ts';
-import type { TensorData } from '../../src/tensor/index.ts';
+import type { JsonValue, TensorData } from '../../src/tensor/index.ts';
 import { Rng } from '../../src/train/index.ts';
 import { bytes } from './helpers.ts';
 
@@ -39,7 +39,7 @@ test('FisherAccumulator: mean of squared per-example gradients; batch estimates 
 test('per-task penalty and gradient equal a direct computation over every task', () => {
   const rng = new Rng(2);
   const ewc = new Ewc({ lambda: 3.5, mode: 'per-task' });
-  const tasks = ['t0', 't1', 't2'].map((id) => ({ id, anchor: model(rng), fisher: { 'dense/kernel': f32t(positive(rng, 12), [12]), 'dense/bias': f32t(positive(rng, 4), [4]) } }));
+  const tasks = ['t0', 't1', 't2'].map((id) => ({ id, anchor: model(rng), fisher: <Record<string, TensorData>>{ 'dense/kernel': f32t(positive(rng, 12), [12]), 'dense/bias': f32t(positive(rng, 4), [4]) } }));
   for (const t of tasks) ewc.consolidate(t.id, t.fisher, t.anchor);
   assert.deepEqual(ewc.tasks, ['t0', 't1', 't2']);
   const theta = model(rng);
@@ -105,7 +105,7 @@ test('namespaces round trip (per-task and online); anchors keep the exact bytes;
     assert.equal(back.penalty(theta), ewc.penalty(theta));
     assert.deepEqual(back.toNamespaces(), ns);
     const name = Object.keys(restored)[0]!;
-    const r = restored[name]!.record as Record<string, unknown>;
+    const r = restored[name]!.record as { [k: string]: JsonValue };
     assert.throws(() => Ewc.fromNamespaces({ [name]: { ...restored[name]!, record: { ...r, version: 9 } } }), (e: unknown) => isEngramError(e, 'FormatError'));
     const { ['fisher/dense/bias']: _drop, ...fewer } = restored[name]!.tensors;
     assert.throws(() => Ewc.fromNamespaces({ [name]: { tensors: fewer, record: r } }), (e: unknown) => isEngramError(e, 'FormatError'));
