@@ -9,7 +9,7 @@ import { decodeStateJson } from '../train/index.ts';
 import { malformed } from './continual-error.ts';
 import { EWC_FORMAT, type EwcRecord } from './ewc-record.ts';
 import { readLabel, type ReplayField, type ReplayKind } from './replay-fields.ts';
-import { checkReplayRecord, REPLAY_FORMAT, segmentTensor } from './replay-record.ts';
+import { checkReplayRecord, REPLAY_FORMAT, rowWidth, segmentTensor, SLOT_BYTES, slotOfRow } from './replay-record.ts';
 import type { TaskMeasures } from './task-measures.ts';
 import { TaskRegistry, TASKS_FORMAT } from './task-registry.ts';
 
@@ -66,37 +66,32 @@ function namespaceNames(snap: Snapshot): string[] {
 }
 
 async function replaySummary(snap: Snapshot, namespace: string, record: unknown): Promise<ReplaySummary> {
-  // The record is checked against the tensors' layouts (from the manifest), loading only labels.
-  const r = record as { segments?: { id: number }[]; labelField?: string | null; fields?: ReplayField[] };
-  const layouts: Record<string, TensorData> = {};
-  for (const s of Array.isArray(r?.segments) ? r.segments : []) {
-    for (const f of Array.isArray(r.fields) ? r.fields : []) {
-      const name = `${namespace}/${segmentTensor(s?.id, f?.name)}`;
-      if (!snap.tensorNames().includes(name)) continue;
-      const info = snap.tensorInfo(name);
-      const data = f.name === r.labelField ? (await snap.tensor(name)).data : new Uint8Array(info.byteLength);
-      layouts[segmentTensor(s.id, f.name)] = { dtype: info.dtype, shape: info.shape, data };
-    }
+  const r = record as { segments?: unknown };
+  const tensors: Record<string, TensorData> = {};
+  for (const id of Array.isArray(r?.segments) ? r.segments : []) {
+    const name = `${namespace}/${segmentTensor(id as number)}`;
+    if (snap.tensorNames().includes(name)) tensors[segmentTensor(id as number)] = await snap.tensor(name);
   }
-  const c = checkReplayRecord(record as Parameters<typeof checkReplayRecord>[0], layouts, namespace);
+  const c = checkReplayRecord(record as Parameters<typeof checkReplayRecord>[0], tensors, namespace);
   let counts: Record<string, number> | null = null;
   const li = c.layouts.findIndex((f) => f.name === c.record.labelField);
+  const width = rowWidth(c.layouts);
   if (li >= 0) {
     const f = c.layouts[li]!;
-    const held = new Map<number, number>();
-    for (const [seg, row, n] of c.record.slots) {
-      const bytes = c.segments.get(seg)!.data[li]!;
-      for (let k = 0; k < n; k++) {
-        const v = readLabel(f.dtype, bytes, (row + k) * f.rowBytes);
-        held.set(v, (held.get(v) ?? 0) + 1);
-      }
+    const offset = SLOT_BYTES + c.layouts.slice(0, li).reduce((a, l) => a + l.rowBytes, 0);
+    // The latest write to each slot is what the buffer holds (segments in id order).
+    const labels = new Float64Array(c.record.size);
+    for (const data of c.segments.values()) {
+      for (let row = 0; row < data.byteLength / width; row++) labels[slotOfRow(data, width, row)] = readLabel(f.dtype, data, row * width + offset);
     }
+    const held = new Map<number, number>();
+    for (const v of labels) held.set(v, (held.get(v) ?? 0) + 1);
     counts = Object.fromEntries([...held].sort((a, b) => a[0] - b[0]).map(([l, n]) => [String(l), n]));
   }
   return {
     namespace, kind: c.record.kind, capacity: c.record.capacity, size: c.record.size, seen: c.record.seen,
     fields: c.record.fields, labelField: c.record.labelField, countsByClass: counts,
-    segments: c.segments.size, segmentRows: [...c.segments.values()].reduce((a, s) => a + s.rows, 0),
+    segments: c.segments.size, segmentRows: [...c.segments.values()].reduce((a, d) => a + d.byteLength / width, 0),
   };
 }
 

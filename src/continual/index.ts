@@ -7,13 +7,13 @@
  */
 
 /** The replay buffer (reservoir, ring, class-balanced) with its incremental namespace. */
-export { ReplayBuffer } from './replay-buffer.ts';
+export { COMPACTION_BUDGET, MAX_LIVE_SEGMENTS, ReplayBuffer, SOFT_LIVE_SEGMENTS } from './replay-buffer.ts';
 /** The replay buffer's options, kinds and fields. */
 export type { ReplayBufferOptions, ReplayField, ReplayKind } from './replay-fields.ts';
 /** The record format of a replay buffer's namespace (`format`, `version`). */
 export { REPLAY_FORMAT, REPLAY_VERSION } from './replay-record.ts';
-/** The record a replay buffer keeps in its namespace, and one run of its slot map. */
-export type { ReplayRecord, SlotRun } from './replay-record.ts';
+/** The record a replay buffer keeps in its namespace. */
+export type { ReplayRecord } from './replay-record.ts';
 
 /** EWC on Float32 weights: per-task or online, penalty, gradient, namespaces. */
 export { Ewc } from './ewc.ts';

@@ -10,13 +10,32 @@ import { invalid, malformed } from './continual-error.ts';
 import {
   checkBatch, checkReplayOptions, readLabel, type FieldLayout, type ReplayBufferOptions, type ReplayField, type ReplayKind,
 } from './replay-fields.ts';
-import { checkReplayRecord, REPLAY_FORMAT, REPLAY_VERSION, segmentTensor, type ReplayRecord, type SlotRun } from './replay-record.ts';
+import { checkReplayRecord, REPLAY_FORMAT, REPLAY_VERSION, rowWidth, segmentTensor, SLOT_BYTES, slotOfRow, type ReplayRecord } from './replay-record.ts';
 
 /** A persisted segment: its rows and its bytes field by field (never changed once made). */
 interface Segment {
   readonly rows: number;
-  readonly data: readonly Uint8Array[];
+  /** U8 [rows, width]: slot (U32 LE), then the fields' bytes. */
+  readonly data: Uint8Array;
 }
+
+/**
+ * Live segments a buffer keeps at most. Every live segment costs one tensor entry in each
+ * checkpoint's manifest (about 360 bytes with its chunk and its line in blob `train`), so their
+ * number is bounded: beyond it the segments with the fewest held rows are rewritten into the new
+ * one whatever that costs. Above {@link SOFT_LIVE_SEGMENTS} they are rewritten only within the
+ * compaction budget.
+ */
+export const MAX_LIVE_SEGMENTS = 8;
+
+/** Live segments above which (budget permitting) the smallest are merged into the new one. */
+export const SOFT_LIVE_SEGMENTS = 4;
+
+/** What one live segment adds to each checkpoint's manifest, about (its tensor entry, chunk entry, line in blob `train`). */
+const ENTRY_BYTES = 360;
+
+/** Bytes a checkpoint may spend moving held rows out of old segments, per byte of examples admitted since the last. */
+export const COMPACTION_BUDGET = 0.15;
 
 /** Slot origin of an example admitted since the last `toNamespace()`. */
 const PENDING = -1;
@@ -46,6 +65,8 @@ export class ReplayBuffer {
   readonly fields: readonly ReplayField[];
   readonly labelField: string | undefined;
   readonly #layouts: readonly FieldLayout[];
+  /** Bytes of one segment row. */
+  readonly #width: number;
   readonly #labelIndex: number;
   #rng: Rng;
   #seen = 0;
@@ -61,6 +82,8 @@ export class ReplayBuffer {
   readonly #classSeen = new Map<number, number>();
   readonly #segments = new Map<number, Segment>();
   #nextSegment = 0;
+  /** Examples admitted since the last toNamespace (they fund compaction). */
+  #admittedSince = 0;
 
   /** An empty buffer; `InvalidArgument` for bad options (capacity ≤ 0, unknown kind or dtype, …). */
   constructor(options: ReplayBufferOptions) {
@@ -71,6 +94,7 @@ export class ReplayBuffer {
     this.fields = Object.freeze(layouts.map((f) => Object.freeze({ name: f.name, dtype: f.dtype, shape: Object.freeze([...f.shape]) })));
     this.labelField = options.labelField;
     this.#layouts = layouts;
+    this.#width = rowWidth(layouts);
     this.#labelIndex = options.labelField === undefined ? -1 : layouts.findIndex((f) => f.name === options.labelField);
     this.#rng = new Rng(options.seed);
     this.#slots = layouts.map((f) => new Uint8Array(f.rowBytes * options.capacity));
@@ -117,6 +141,7 @@ export class ReplayBuffer {
       this.#labels[slot] = labels[i]!;
       admitted++;
     }
+    this.#admittedSince += admitted;
     return admitted;
   }
 
@@ -216,58 +241,96 @@ export class ReplayBuffer {
 
   /**
    * The buffer as a namespace for `TrainingState.namespaces` (e.g. under `replay`). Incremental:
-   * the examples admitted since the previous call and still held become one new segment; earlier
-   * segments keep their names and bytes (so their chunks deduplicate); a segment no held example
-   * comes from is left out. Each call seals the examples it persists, so call it once per save.
+   * the examples written since the previous call and still held become one new segment tensor;
+   * earlier segments keep their names and bytes (so a checkpoint stores them once); a segment none
+   * of whose rows is still held is left out. At most {@link MAX_LIVE_SEGMENTS} segments stay live:
+   * beyond, the held rows of the segments with the fewest held rows move into the new segment, so
+   * the manifest stays small and evicted examples stop being referenced. Each call seals what it
+   * persists: call it once per save.
    */
   toNamespace(): StateNamespace {
+    const live = this.#liveRows();
     const pending: number[] = [];
     for (let s = 0; s < this.#size; s++) if (this.#originSegment[s] === PENDING) pending.push(s);
+    this.#compact(live, pending);
     if (pending.length > 0) {
       const id = this.#nextSegment++;
-      const data = this.#layouts.map((f, k) => {
-        const bytes = new Uint8Array(pending.length * f.rowBytes);
-        for (const [row, s] of pending.entries()) bytes.set(this.#slots[k]!.subarray(s * f.rowBytes, (s + 1) * f.rowBytes), row * f.rowBytes);
-        return bytes;
-      });
-      this.#segments.set(id, { rows: pending.length, data });
+      const width = this.#width;
+      const data = new Uint8Array(pending.length * width);
+      const view = new DataView(data.buffer);
       for (const [row, s] of pending.entries()) {
+        view.setUint32(row * width, s, true);
+        let at = row * width + SLOT_BYTES;
+        for (const [k, f] of this.#layouts.entries()) {
+          data.set(this.#slots[k]!.subarray(s * f.rowBytes, (s + 1) * f.rowBytes), at);
+          at += f.rowBytes;
+        }
         this.#originSegment[s] = id;
         this.#originRow[s] = row;
       }
+      this.#segments.set(id, { rows: pending.length, data });
     }
-    const live = new Set<number>();
-    for (let s = 0; s < this.#size; s++) live.add(this.#originSegment[s]!);
-    for (const id of [...this.#segments.keys()]) if (!live.has(id)) this.#segments.delete(id);
+    const held = this.#liveRows();
+    for (const id of [...this.#segments.keys()]) if (!held.has(id)) this.#segments.delete(id);
 
-    const tensors: Record<string, TensorData> = {};
     const ids = [...this.#segments.keys()].sort((a, b) => a - b);
+    const tensors: Record<string, TensorData> = {};
     for (const id of ids) {
       const seg = this.#segments.get(id)!;
-      for (const [k, f] of this.#layouts.entries()) tensors[segmentTensor(id, f.name)] = { dtype: f.dtype, shape: [seg.rows, ...f.shape], data: seg.data[k]! };
-    }
-    const slots: [number, number, number][] = [];
-    for (let s = 0; s < this.#size; s++) {
-      const seg = this.#originSegment[s]!;
-      const row = this.#originRow[s]!;
-      const last = slots[slots.length - 1];
-      if (last && last[0] === seg && last[1] + last[2] === row) last[2]++;
-      else slots.push([seg, row, 1]);
+      tensors[segmentTensor(id)] = { dtype: 'U8', shape: [seg.rows, this.#width], data: seg.data };
     }
     const record: ReplayRecord = {
       format: REPLAY_FORMAT, version: REPLAY_VERSION, kind: this.kind, capacity: this.capacity, seed: this.seed,
       labelField: this.labelField ?? null, fields: this.fields.map((f) => ({ name: f.name, dtype: f.dtype, shape: [...f.shape] })),
       seen: this.#seen, size: this.#size, cursor: this.#cursor, rng: this.#rng.getState(), nextSegment: this.#nextSegment,
-      segments: ids.map((id) => ({ id, rows: this.#segments.get(id)!.rows })), slots: slots as SlotRun[],
-      classSeen: [...this.#classSeen].sort((a, b) => a[0] - b[0]),
+      segments: ids, classSeen: [...this.#classSeen].sort((a, b) => a[0] - b[0]),
     };
     return { tensors, record: record as unknown as StateNamespace['record'] };
   }
 
   /**
+   * Adds to `pending` the held slots of segments worth rewriting into the new segment: when more
+   * than MAX_LIVE_SEGMENTS would be live, or when at most a quarter of a segment's rows are still
+   * held (its evicted rows then stop being referenced). Smallest first, and only within a budget of
+   * COMPACTION_BUDGET times the bytes admitted since the last call, so a checkpoint never pays
+   * much more than its new examples' bytes.
+   */
+  #compact(live: Map<number, number>, pending: number[]): void {
+    let budget = COMPACTION_BUDGET * this.#admittedSince * (this.#width - SLOT_BYTES);
+    this.#admittedSince = 0;
+    let count = live.size + (pending.length > 0 ? 1 : 0);
+    const victims = new Set<number>();
+    for (const [id, held] of [...live].sort((a, b) => a[1] - b[1] || a[0] - b[0])) {
+      const cost = held * this.#width;
+      const forced = count > MAX_LIVE_SEGMENTS;
+      const wanted = count > SOFT_LIVE_SEGMENTS || held * 4 <= this.#segments.get(id)!.rows;
+      // A merged segment's entry leaves this very manifest: that much of the rewrite is paid back at once.
+      if (!forced && !(wanted && cost <= budget + ENTRY_BYTES)) continue;
+      victims.add(id);
+      budget -= cost - ENTRY_BYTES;
+      // Moving rows into the new segment makes one if there was none.
+      if (pending.length > 0 || victims.size > 1) count--;
+    }
+    if (victims.size === 0) return;
+    for (let s = 0; s < this.#size; s++) if (victims.has(this.#originSegment[s]!)) pending.push(s);
+    pending.sort((a, b) => a - b);
+  }
+
+  /** Held rows per persisted segment (slots written since the last toNamespace are not counted). */
+  #liveRows(): Map<number, number> {
+    const live = new Map<number, number>();
+    for (let s = 0; s < this.#size; s++) {
+      const seg = this.#originSegment[s]!;
+      if (seg !== PENDING) live.set(seg, (live.get(seg) ?? 0) + 1);
+    }
+    return live;
+  }
+
+  /**
    * The buffer a namespace holds, continuing exactly where {@link toNamespace} left it: the same
    * examples in the same slots, counters and generator state. `FormatError` for a namespace that is
-   * not a replay buffer, is inconsistent, or was written by a newer engram.
+   * not a replay buffer, is inconsistent, or was written by a newer engram (`name` is the namespace,
+   * for messages).
    */
   static fromNamespace(ns: RestoredNamespace, name = 'replay'): ReplayBuffer {
     if (!ns || typeof ns !== 'object') throw invalid('fromNamespace needs a restored namespace { tensors, record }');
@@ -282,16 +345,25 @@ export class ReplayBuffer {
     } catch (e) {
       throw malformed(name, `its rng is not valid: ${(e as Error).message}`, 'inconsistent record');
     }
-    for (const [id, seg] of segments) b.#segments.set(id, { rows: seg.rows, data: seg.data.map((d) => d.slice()) });
-    let slot = 0;
-    for (const [seg, row, count] of r.slots) {
-      const data = b.#segments.get(seg)!.data;
-      for (let k = 0; k < count; k++, slot++) {
-        for (const [f, l] of layouts.entries()) b.#slots[f]!.set(data[f]!.subarray((row + k) * l.rowBytes, (row + k + 1) * l.rowBytes), slot * l.rowBytes);
-        b.#originSegment[slot] = seg;
-        b.#originRow[slot] = row + k;
+    const width = b.#width;
+    // Later segments overwrite earlier ones' slots, as the writes happened.
+    for (const [id, bytes] of segments) {
+      const data = bytes.slice();
+      const rows = data.byteLength / width;
+      b.#segments.set(id, { rows, data });
+      for (let row = 0; row < rows; row++) {
+        const s = slotOfRow(data, width, row);
+        let at = row * width + SLOT_BYTES;
+        for (const [k, f] of layouts.entries()) {
+          b.#slots[k]!.set(data.subarray(at, at + f.rowBytes), s * f.rowBytes);
+          at += f.rowBytes;
+        }
+        b.#originSegment[s] = id;
+        b.#originRow[s] = row;
       }
     }
+    const held = b.#liveRows();
+    for (const id of [...b.#segments.keys()]) if (!held.has(id)) b.#segments.delete(id);
     if (b.#labelIndex >= 0) {
       const f = layouts[b.#labelIndex]!;
       for (let s = 0; s < b.#size; s++) {

@@ -11,6 +11,7 @@ import type { BestTagOptions, SaveCheckpointOptions } from './checkpoint-manager
 import type { CommitRequest, CommitThread } from './commit-thread.ts';
 import { tagBest } from './tag-best.ts';
 import type { EncodedTrainingState } from './training-snapshot.ts';
+import { UnchangedTensors } from './unchanged-tensors.ts';
 
 /** What a {@link CommitQueue} commits with. */
 export interface CommitQueueOptions {
@@ -33,11 +34,14 @@ export class CommitQueue {
   parent: string | undefined;
   /** The last checkpoint this queue committed. */
   lastCommitted: { readonly id: string; readonly step: number } | undefined;
+  /** Small namespace tensors repeated from the parent are saved as `unchanged` (unchanged-tensors.ts). */
+  readonly #unchanged: UnchangedTensors;
 
   constructor(repo: Repository, run: string, options: CommitQueueOptions) {
     this.#repo = repo;
     this.#run = run;
     this.#o = options;
+    this.#unchanged = new UnchangedTensors(repo.config.smallThreshold);
   }
 
   /** Queues the commit of `step` behind the previous one; resolves with its snapshot. */
@@ -53,10 +57,10 @@ export class CommitQueue {
   }
 
   /** What `Repository.save` is given for one checkpoint, on either thread. */
-  #saveOptions(step: number, encoded: EncodedTrainingState, options: SaveCheckpointOptions): CommitRequest['save'] {
+  #saveOptions(step: number, encoded: EncodedTrainingState, options: SaveCheckpointOptions, tensors: EncodedTrainingState['tensors']): CommitRequest['save'] {
     return {
       run: this.#run, step, parent: this.parent ?? undefined,
-      tensors: encoded.tensors, blobs: encoded.blobs,
+      tensors, blobs: encoded.blobs,
       meta: { ...(options.meta ?? {}), ...encoded.meta },
       metrics: options.metrics ?? {}, message: options.message ?? '',
       ...(options.tags ? { tags: options.tags } : {}),
@@ -65,8 +69,10 @@ export class CommitQueue {
 
   async #commit(step: number, encoded: EncodedTrainingState, options: SaveCheckpointOptions): Promise<Snapshot> {
     const { thread, best, retention, emit } = this.#o;
-    if (thread) return this.#commitOnThread(thread, step, encoded, options);
-    const snap = await this.#repo.save(this.#saveOptions(step, encoded, options));
+    const { tensors, digests } = this.#unchanged.mark(this.parent, encoded.tensors);
+    if (thread) return this.#commitOnThread(thread, step, encoded, options, tensors, digests);
+    const snap = await this.#repo.save(this.#saveOptions(step, encoded, options, tensors));
+    this.#unchanged.committed(snap.id, digests);
     this.parent = snap.id;
     this.lastCommitted = { id: snap.id, step };
     emit({ type: 'committed', step, snapshot: snap.id, parent: snap.parent });
@@ -83,10 +89,14 @@ export class CommitQueue {
   }
 
   /** {@link #commit} on the commit thread: the same save, best tag and retention, reported the same way. */
-  async #commitOnThread(thread: CommitThread, step: number, encoded: EncodedTrainingState, options: SaveCheckpointOptions): Promise<Snapshot> {
+  async #commitOnThread(
+    thread: CommitThread, step: number, encoded: EncodedTrainingState, options: SaveCheckpointOptions,
+    tensors: EncodedTrainingState['tensors'], digests: Map<string, string>,
+  ): Promise<Snapshot> {
     const { best, retention, emit } = this.#o;
-    const reply = await thread.commit({ save: this.#saveOptions(step, encoded, options), ...(best ? { best } : {}), retention });
+    const reply = await thread.commit({ save: this.#saveOptions(step, encoded, options, tensors), ...(best ? { best } : {}), retention });
     const id = reply.manifest.id;
+    this.#unchanged.committed(id, digests);
     this.parent = id;
     this.lastCommitted = { id, step };
     emit({ type: 'committed', step, snapshot: id, parent: reply.manifest.parent });
