@@ -141,3 +141,20 @@ for (const kind of ['reservoir', 'ring', 'class-balanced'] as const) {
     if (kind === 'class-balanced') assert.deepEqual(b.countsByClass(), a.countsByClass());
   });
 }
+
+test('a replay namespace that is not what this build wrote is a FormatError', () => {
+  const b = make('reservoir', 10);
+  b.admit(batchOf(new Rng(8), 0, 12));
+  const ns = b.toNamespace();
+  const record = ns.record as { [k: string]: never };
+  const tensors = ns.tensors!;
+  const fmt = (reason: string) => (e: unknown): boolean => isEngramError(e, 'FormatError') && e.data.reason === reason;
+  assert.throws(() => ReplayBuffer.fromNamespace({ tensors, record: { ...record, version: 2 } }), fmt('newer version'));
+  assert.throws(() => ReplayBuffer.fromNamespace({ tensors, record: { ...record, format: 'other' } }), fmt('not engram.replay-buffer'));
+  assert.throws(() => ReplayBuffer.fromNamespace({ tensors: {}, record }), fmt('missing tensor'));
+  const seg = tensors['seg-0']!;
+  assert.throws(() => ReplayBuffer.fromNamespace({ tensors: { 'seg-0': { ...seg, shape: [seg.shape[0]!, seg.shape[1]! - 4] } }, record }), fmt('tensor layout'));
+  assert.throws(() => ReplayBuffer.fromNamespace({ tensors, record: { ...record, size: 11 } }), fmt('inconsistent record'));
+  const back = ReplayBuffer.fromNamespace({ tensors, record });
+  assertSameTensors(b.contents(), back.contents(), 'round trip');
+});
