@@ -7,7 +7,7 @@ import type { Snapshot } from '../repo/index.ts';
 import type { TensorData } from '../tensor/index.ts';
 import { decodeStateJson } from '../train/index.ts';
 import { malformed } from './continual-error.ts';
-import { EWC_FORMAT, type EwcRecord } from './ewc-record.ts';
+import { checkEwcNamespace, EWC_FORMAT, type EwcRecord } from './ewc-record.ts';
 import { readLabel, type ReplayField, type ReplayKind } from './replay-fields.ts';
 import { checkReplayRecord, REPLAY_FORMAT, rowWidth, segmentTensor, SLOT_BYTES, slotOfRow } from './replay-record.ts';
 import type { TaskMeasures } from './task-measures.ts';
@@ -112,7 +112,16 @@ export async function describeContinualState(snapshot: Snapshot): Promise<Contin
     const record = decodeStateJson(await snapshot.blob(name), `blob ${name} of snapshot ${snapshot.id}`);
     const format = record && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>).format : undefined;
     if (format === REPLAY_FORMAT) replay.push(await replaySummary(snapshot, name, record));
-    else if (format === EWC_FORMAT) ewcRecords.push({ name, record: record as unknown as EwcRecord });
+    else if (format === EWC_FORMAT) {
+      // Checked against the tensors' layouts from the manifest; no Fisher or anchor bytes are read.
+      const layouts: Record<string, TensorData> = {};
+      for (const t of snapshot.tensorNames()) {
+        if (!t.startsWith(`${name}/`)) continue;
+        const info = snapshot.tensorInfo(t);
+        layouts[t.slice(name.length + 1)] = { dtype: info.dtype, shape: info.shape, data: new Uint8Array(0) };
+      }
+      ewcRecords.push({ name, record: checkEwcNamespace(name, record as Parameters<typeof checkEwcNamespace>[1], layouts).record });
+    }
     else if (format === TASKS_FORMAT && tasks === null) {
       const reg = TaskRegistry.fromRecord(record as Parameters<typeof TaskRegistry.fromRecord>[0], name, () => undefined, false);
       const listed = (record as unknown as { tasks: { embedding: unknown }[] }).tasks;
