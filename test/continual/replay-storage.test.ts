@@ -162,3 +162,26 @@ test('asynchronous saves on the commit thread reuse unchanged segments too, and 
   }
   await manager.close();
 });
+
+test('resumed from an older checkpoint, segment names reused with new bytes are written, never taken from a later snapshot', async () => {
+  const repo = await Repository.init(await tempDir('engram-replay-older-'));
+  const manager = new CheckpointManager(repo, { run: 'r', async: false });
+  const data = new Rng(3);
+  const model = { w: { dtype: 'F32' as const, shape: [2], data: bytes(Float32Array.of(1, 2)) } };
+  const buffer = new ReplayBuffer({ kind: 'ring', capacity: 10, seed: 1, fields: FIELDS });
+  for (let step = 1; step <= 3; step++) {
+    buffer.admit(batchOf(data, step * 100, 4));
+    await manager.save(step, { model, namespaces: { replay: buffer.toNamespace() } });
+  }
+  // Back to step 1, then other examples: seg-1 and seg-2 get new bytes under names step 2 and 3 used.
+  const resumed = ReplayBuffer.fromNamespace((await manager.restore({ step: 1 })).namespaces!.replay!);
+  for (let step = 2; step <= 3; step++) {
+    resumed.admit(batchOf(data, step * 1000, 4));
+    await manager.save(step + 10, { model, namespaces: { replay: resumed.toNamespace() } });
+  }
+  const back = ReplayBuffer.fromNamespace((await manager.restore('latest')).namespaces!.replay!);
+  assert.deepEqual(ints(back.contents().id!), ints(resumed.contents().id!));
+  assert.deepEqual(ints(back.contents().id!), [3002, 3003, 102, 103, 2000, 2001, 2002, 2003, 3000, 3001]);
+  assert.deepEqual((await repo.verify()).findings, []);
+  await manager.close();
+});
