@@ -312,6 +312,9 @@ export class ReplayBuffer {
       if (pending.length > 0 || victims.size > 1) count--;
     }
     if (victims.size === 0) return;
+    const [only] = victims;
+    // One segment rewritten on its own removes no entry: worth it only to drop its evicted rows.
+    if (pending.length === 0 && victims.size === 1 && live.get(only!)! * 4 > this.#segments.get(only!)!.rows) return;
     for (let s = 0; s < this.#size; s++) if (victims.has(this.#originSegment[s]!)) pending.push(s);
     pending.sort((a, b) => a - b);
   }
