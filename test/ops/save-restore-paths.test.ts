@@ -3,7 +3,8 @@
  * hashing thread equals node:crypto's over the same real bytes; the queued layout check still
  * refuses a layout that does not rebuild its file and a SHA-256 that disagrees with the original;
  * a restore hands pieces in reused memory only to a sink that consumes them, so a sink that keeps
- * its pieces still gets the file; a file written in many flushes comes back byte for byte.
+ * its pieces still gets the file; a file written in many flushes comes back byte for byte; a
+ * file's tensors read ahead keep their own bytes and errors.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -13,8 +14,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isEngramError } from '../../src/errors/index.ts';
-import { openFileSource } from '../../src/formats/index.ts';
+import { openFileSource, readTensorFile } from '../../src/formats/index.ts';
 import { readFileLayout } from '../../src/ops/build-file-input.ts';
+import { readAheadTensors } from '../../src/ops/read-ahead-tensors.ts';
 import { fileVersion, originalBytes } from '../../src/ops/original-bytes.ts';
 import { ingestDirectory, restoreSnapshot } from '../../src/ops/index.ts';
 import { fileTensorName, Repository, writeFileAtomic, type FileInput } from '../../src/repo/index.ts';
@@ -147,4 +149,34 @@ test('a file written through many background flushes comes back byte for byte', 
   const back = await readFile(path);
   assert.equal(size, back.byteLength);
   assert.equal(sha(back), sha(Buffer.concat(pieces)));
+});
+
+test('reading a file\'s tensors ahead gives each its own bytes, starts the next read, and keeps errors for the load that asks', async () => {
+  const src = await openFileSource(join(FIXTURES, 'safetensors/dtypes.safetensors'));
+  try {
+    const { tensors } = await readTensorFile(src);
+    assert.ok(tensors.length >= 3);
+    const started: string[] = [];
+    const counted = tensors.map((t, i) => ({
+      ...t,
+      load: async () => {
+        started.push(t.name);
+        if (i === 2) throw new Error('third tensor unreadable');
+        return t.load();
+      },
+    }));
+    const ahead = readAheadTensors(counted);
+    assert.deepEqual(await ahead[0]!.load(), await tensors[0]!.load());
+    // The second tensor's read started with the first's load.
+    assert.deepEqual(started, [tensors[0]!.name, tensors[1]!.name]);
+    assert.deepEqual(await ahead[1]!.load(), await tensors[1]!.load());
+    // The third one's read failed ahead of time: its own load() reports it, nothing else did.
+    await assert.rejects(ahead[2]!.load(), /third tensor unreadable/);
+    // Too large to read ahead: nothing starts early.
+    started.length = 0;
+    await readAheadTensors(counted, 0)[0]!.load();
+    assert.deepEqual(started, [tensors[0]!.name]);
+  } finally {
+    await src.close();
+  }
 });
