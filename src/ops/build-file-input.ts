@@ -9,7 +9,6 @@ import type { ByteSource } from '../formats/index.ts';
 import { readTensorFile } from '../formats/index.ts';
 import type { FileInput } from '../repo/index.ts';
 import type { CollectedFile } from './collect-files.ts';
-import { readAheadTensors } from './read-ahead-tensors.ts';
 
 /** The SHA-256 of the file at `path`, telling `onBytes` how many bytes each piece read added. */
 async function sha256File(path: string, onBytes: (n: number) => void): Promise<string> {
@@ -33,7 +32,7 @@ export async function readFileLayout(file: CollectedFile, src: ByteSource): Prom
   const tensorsOf = ingested.tensorsOf === undefined ? undefined : posix.normalize(posix.join(posix.dirname(file.rel), ingested.tensorsOf));
   return {
     path: file.rel, format: ingested.format, size: ingested.size,
-    literal: ingested.literal, segments: ingested.segments, tensors: readAheadTensors(ingested.tensors),
+    literal: ingested.literal, segments: ingested.segments, tensors: ingested.tensors,
     ...(ingested.withheld ? { withheld: ingested.withheld } : {}),
     ...(tensorsOf !== undefined && !tensorsOf.startsWith('../') ? { tensorsOf } : {}),
   };

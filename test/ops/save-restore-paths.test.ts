@@ -180,3 +180,38 @@ test('reading a file\'s tensors ahead gives each its own bytes, starts the next 
     await src.close();
   }
 });
+
+test('a tensor loaded from its own file where the layout puts it is not read a second time; one placed elsewhere still is, and refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'engram-paths-'));
+  const { input, close } = await largeInput(dir);
+  try {
+    const seg = input.segments.find((s) => s.kind === 'tensor')!;
+    const at = input.segments.slice(0, input.segments.indexOf(seg)).reduce((n, s) => n + s.length, 0);
+    const t = input.tensors[0]!;
+    const bytes = await readFile(LARGE);
+    const nameOf = (f: FileInput, n: string): string => fileTensorName(f.path, n);
+    /** Checks `file` with `original` counting the bytes it reads; resolves to them, or rejects. */
+    const check = async (readAt: number): Promise<number> => {
+      let read = 0;
+      const file: FileInput = {
+        ...input,
+        tensors: [{ ...t, readAt, load: async () => bytes.subarray(readAt, readAt + t.byteLength) }],
+        original: async (offset, into) => {
+          read += into.byteLength;
+          return input.original!(offset, into);
+        },
+      };
+      const c = new LayoutCheck([file], nameOf);
+      await c.literals(file);
+      await c.tensor(nameOf(file, t.name), t.dtype, t.shape, await file.tensors[0]!.load());
+      assert.equal((await c.finish(file)).sha256, sha(bytes));
+      return read;
+    };
+    // Where the layout puts it: only the header literal is read back.
+    assert.equal(await check(at), at);
+    // Said to come from 4 bytes further on: compared with the original, which disagrees.
+    await assert.rejects(check(at + 4), (e) => isEngramError(e, 'IntegrityMismatch') && e.message.includes(`tensor large.safetensors:${t.name}`));
+  } finally {
+    await close();
+  }
+});
