@@ -5,7 +5,9 @@
  * original is still there and before anything is committed. A restore then needs no whole-file
  * hash: every chunk it reads is verified against its key (docs/ARCHITECTURE.md, "Files"). The
  * file's SHA-256 is taken from the same verified pieces as they are checked in file order, so the
- * save reads each byte of the original once.
+ * save reads each byte of the original once. A tensor whose bytes were themselves read from the
+ * file (`FileTensorInput.readAt`) is compared nowhere the layout puts it where it was read from:
+ * there the layout rebuilds the file by construction.
  *
  * The checks run behind the save, one after another in the order asked for: `tensor` queues its
  * check and returns, so the save hands the tensor's chunks to the codec workers while its original
