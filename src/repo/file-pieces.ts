@@ -131,7 +131,7 @@ async function produce(reader: ChunkReader, manifest: SnapshotManifest, u: Unit,
     // A whole chunk is borrowed (its memory recycled once written); a range of one (a bundle
     // member, a file's header in a bundle) comes from the reader's cache for the other ranges.
     const whole = transient && u.from === 0 && manifest.chunks[u.hash]?.size === u.to;
-    const { raw, release } = whole ? await reader.borrow(u.hash, u.item) : { raw: await reader.chunk(u.hash, u.item), release: undefined };
+    const { raw, release } = whole ? await reader.borrow(u.hash, u.item, manifest.chunks) : { raw: await reader.chunk(u.hash, u.item), release: undefined };
     if (u.to > raw.byteLength) {
       release?.();
       throw new EngramError('IntegrityMismatch', `${u.item}: chunk ${u.hash} has ${raw.byteLength} bytes, the manifest needs ${u.to}`, { item: u.item, chunk: u.hash });
