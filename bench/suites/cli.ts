@@ -4,7 +4,9 @@
  * `node dist/cli/main.js save <dir>` into a fresh repository against `cp -r` + `sync` of the same
  * directory (both from a warm cache: a trainer has just written the files), and a cold-cache
  * `engram restore` into a new directory against a cold-cache `cp -r` of the source directory.
- * Medians; the restored tree is compared byte for byte with the source; CPU seconds (user + sys) of
+ * Medians; the restored tree is compared byte for byte with the source. A cold `cp -r` + `sync` is
+ * timed too, for the note only: a restore's files are durable before it renames them into place,
+ * so what the disk takes to write them is a floor the plain `cp -r` baseline does not pay. CPU seconds (user + sys) of
  * the engram process from its rusage (bash's `times` after the child exits). dist/ is rebuilt first
  * when a source is newer (bench/engram-lib.ts).
  * With ENGRAM_BENCH_CLI_BASE set to another build's dist/cli/main.js, that build runs too, just
@@ -145,6 +147,7 @@ export async function benchCli(ctx: BenchContext): Promise<void> {
   const restore: Timed[] = [];
   const baseRestore: Timed[] = [];
   const cold: number[] = [];
+  const coldSync: number[] = [];
   let identical = true;
   let why: string | undefined;
   let method = '';
@@ -169,6 +172,10 @@ export async function benchCli(ctx: BenchContext): Promise<void> {
     dropPageCache([src]);
     cold.push((await timed(['cp', '-r', src, dst])).seconds);
     await rm(dst, { recursive: true, force: true });
+    execFileSync('sync');
+    dropPageCache([src]);
+    coldSync.push((await timed(['/bin/sh', '-c', 'cp -r "$0" "$1" && sync', src, dst])).seconds);
+    await rm(dst, { recursive: true, force: true });
   }
   ctx.coldMethods.add(method);
   await rm(lastRepo, { recursive: true, force: true });
@@ -181,7 +188,7 @@ export async function benchCli(ctx: BenchContext): Promise<void> {
   const saveCpu = median(save.map((t) => t.cpuSeconds));
   const restoreCpu = median(restore.map((t) => t.cpuSeconds));
   ctx.log(`  engram save ${save.map((t) => ms(t.seconds)).join(', ')}; cp -r + sync ${cp.map(ms).join(', ')}`);
-  ctx.log(`  engram restore (cold) ${restore.map((t) => ms(t.seconds)).join(', ')}; cold cp -r ${cold.map(ms).join(', ')} (${method})`);
+  ctx.log(`  engram restore (cold) ${restore.map((t) => ms(t.seconds)).join(', ')}; cold cp -r ${cold.map(ms).join(', ')}; cold cp -r + sync ${coldSync.map(ms).join(', ')} (${method})`);
   const perGiB = (cpuSeconds: number): string => `${(cpuSeconds / (total / GiB)).toFixed(2)} CPU-s/GiB`;
   if (BASE) {
     const cpu = (ts: Timed[]): string => perGiB(median(ts.map((t) => t.cpuSeconds)));
@@ -200,7 +207,7 @@ export async function benchCli(ctx: BenchContext): Promise<void> {
     workload: 'CLI', name: 'CLI engram restore (cold)', value: restoreS, unit: 's', text: ms(restoreS),
     comparisons: [{ label: 'cold cp -r', baseline: ms(coldS), ratio: restoreRatio, ratioText: `${times(restoreRatio)} the time of` }],
     target: '<=2x the time', status: statusOf([{ value: restoreRatio, op: '<=', bound: 2 }]),
-    note: `${rate(total / restoreS)}; ${perGiB(restoreCpu)} (${restoreCpu.toFixed(2)} s user+sys)`,
+    note: `${rate(total / restoreS)}; ${perGiB(restoreCpu)} (${restoreCpu.toFixed(2)} s user+sys); durable floor: cold cp -r + sync ${ms(median(coldSync))} (${times(restoreS / median(coldSync))} of it)`,
   });
   ctx.add({
     workload: 'CLI', name: 'CLI restored tree byte-identical', value: identical ? 1 : 0, unit: '', text: identical ? 'yes' : 'no',

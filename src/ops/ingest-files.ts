@@ -8,6 +8,8 @@ import { readFileLayout } from './build-file-input.ts';
 import { collectFiles } from './collect-files.ts';
 import { fileVersion, originalBytes, type FileVersion, type OriginalBytes } from './original-bytes.ts';
 import type { OnProgress } from './ops-progress.ts';
+import { readAheadTensors } from './read-ahead-tensors.ts';
+import { tensorsFromOriginal } from './tensors-from-original.ts';
 
 /** What an ingest records besides the files: the snapshot's run, step and annotations. */
 export interface IngestOptions {
@@ -66,11 +68,12 @@ export async function ingestFiles(repo: Repository, paths: readonly string[], op
       const src = await openFileSource(f.abs, f.abs);
       sources.push(src);
       const layout = await readFileLayout(f, src);
-      // The save compares the layout with these bytes before it commits, and takes the file's
-      // SHA-256 from them as it goes (FileInput.original): each byte is read once more, not twice.
+      // The save compares the layout with these bytes before it commits (FileInput.original); a
+      // tensor laid out whole is loaded from them too, so that it needs no compare and each byte
+      // is read once. The next tensor's read starts as the save takes the current one.
       const original = await originalBytes(f.abs, fileVersions[i]!);
       sources.push(original);
-      files.push({ ...layout, original: (offset, into) => original.read(offset, into) });
+      files.push({ ...layout, tensors: readAheadTensors(tensorsFromOriginal(layout, original)), original: (offset, into) => original.read(offset, into) });
       bytesDone = Math.min(bytesTotal, bytesDone + Number(fileVersions[i]!.size));
       onProgress?.({ phase: 'reading', bytesDone, bytesTotal, filesDone: files.length, filesTotal });
     }

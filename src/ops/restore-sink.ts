@@ -11,6 +11,12 @@ import { safeJoin, writeFileAtomic } from '../repo/index.ts';
  */
 export interface RestoreSink {
   write(path: string, pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
+  /**
+   * The sink is done with each piece once it asks for the next (it writes it out, or copies it):
+   * the restore may then hand it pieces in memory that is reused for the next chunks, which saves
+   * a copy of every byte (`Snapshot.readFile`'s `transient`). Unset, every piece stays valid.
+   */
+  readonly consumesPieces?: boolean;
 }
 
 /**
@@ -21,6 +27,8 @@ export interface RestoreSink {
  */
 export function directorySink(dir: string): RestoreSink {
   return {
+    // writeFileAtomic writes (or gathers) each piece before it asks for the next.
+    consumesPieces: true,
     async write(path, pieces) {
       await writeFileAtomic(safeJoin(dir, path), pieces);
     },

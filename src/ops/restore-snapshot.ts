@@ -68,7 +68,7 @@ async function restoreInto(snap: Snapshot, sink: RestoreSink, filesAtOnce: numbe
   let filesDone = 0;
   options.onProgress?.({ phase: 'restoring', bytesDone, bytesTotal, filesDone, filesTotal });
   await eachConcurrently(files, filesAtOnce, async (f) => {
-    await sink.write(f.path, snap.readFile(f.path));
+    await sink.write(f.path, snap.readFile(f.path, { transient: sink.consumesPieces === true }));
     bytesDone += f.size;
     filesDone++;
     options.onProgress?.({ phase: 'restoring', bytesDone, bytesTotal, filesDone, filesTotal });

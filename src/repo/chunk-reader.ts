@@ -51,6 +51,17 @@ export class ChunkReader {
   }
 
   /**
+   * {@link chunk} for a caller done with the bytes before it needs many more (a file being written):
+   * not cached, and `release` gives memory only this caller holds back to the codec pool, so the next
+   * chunk decodes into it instead of being copied out into fresh memory. Call `release` once, when
+   * done with every view of `raw`. With the manifest's `chunks`, a delta's chain is read as `read` does.
+   */
+  async borrow(hash: string, item: string, chunks?: Readonly<Record<string, ChunkInfo>>): Promise<{ raw: Uint8Array; release(): void }> {
+    const { raw, owned } = await this.#fetch(hash, item, [], false, chunks);
+    return { raw, release: () => void (owned && this.#pool.recycle(raw)) };
+  }
+
+  /**
    * {@link chunk}, saying whether the caller is the result's only holder (`owned`: neither cached
    * nor handed to another reader), who may then recycle its memory. `keep` caches it.
    */

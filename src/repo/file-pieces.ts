@@ -51,10 +51,30 @@ function* unitsOf(manifest: SnapshotManifest, file: FileEntry): Generator<Unit> 
   }
 }
 
+/** Options of {@link filePieces}. */
+export interface FilePiecesOptions {
+  /** Chunks fetched and decoded ahead of the piece being consumed (default {@link FILE_READ_AHEAD}). */
+  readonly readAhead?: number;
+  /**
+   * Each piece is valid only until the next one is asked for (or the iteration ends): a piece that
+   * is a whole decoded chunk is then the decoder's own memory, given back to the codec pool for the
+   * next chunk instead of copied out into fresh memory. For a consumer that writes each piece out
+   * before asking for the next (`writeFileAtomic`); one that keeps pieces must not set it.
+   */
+  readonly transient?: boolean;
+}
+
+/** A produced piece and what gives its memory back once it has been consumed. */
+interface Produced {
+  readonly piece: Uint8Array;
+  readonly release?: () => void;
+}
+
 /**
  * Rebuilds `file` piece by piece, in order, each piece a view of a decoded chunk (verified against
- * its key by the reader) or of a re-encoded tensor; never reused, so a caller may hold on to one.
- * `readAhead` chunks are fetched and decoded ahead of the piece being consumed.
+ * its key by the reader) or of a re-encoded tensor; never reused unless `options.transient`, so a
+ * caller may hold on to one. `readAhead` chunks are fetched and decoded ahead of the piece being
+ * consumed.
  *
  * The whole file's SHA-256 is checked after the last piece only when `file.layoutVerified` is not
  * set (snapshots saved before the save-time layout check, or files saved without their original):
@@ -63,28 +83,40 @@ function* unitsOf(manifest: SnapshotManifest, file: FileEntry): Generator<Unit> 
  * A mismatch, or a rebuilt size other than `file.size`, throws `IntegrityMismatch` after the last
  * piece, so a caller writing to a temp file discards it.
  */
-export async function* filePieces(reader: ChunkReader, manifest: SnapshotManifest, file: FileEntry, readAhead = FILE_READ_AHEAD): AsyncGenerator<Uint8Array> {
+export async function* filePieces(reader: ChunkReader, manifest: SnapshotManifest, file: FileEntry, options: FilePiecesOptions = {}): AsyncGenerator<Uint8Array> {
+  const readAhead = options.readAhead ?? FILE_READ_AHEAD;
+  const transient = options.transient === true;
   const units = unitsOf(manifest, file);
   const hash: Hash | undefined = file.layoutVerified === true ? undefined : createHash('sha256');
-  const window: Promise<Uint8Array>[] = [];
+  const window: Promise<Produced>[] = [];
   const fill = (): void => {
     while (window.length <= readAhead) {
       const next = units.next();
       if (next.done) return;
-      const p = produce(reader, manifest, next.value);
+      const p = produce(reader, manifest, next.value, transient);
       // Awaited in order below; one the caller never reaches (it stopped early) must not go unhandled.
       p.catch(() => {});
       window.push(p);
     }
   };
   let size = 0;
-  fill();
-  while (window.length > 0) {
-    const piece = await window.shift()!;
+  let held: Produced | undefined;
+  try {
     fill();
-    hash?.update(piece);
-    size += piece.byteLength;
-    yield piece;
+    while (window.length > 0) {
+      const produced = await window.shift()!;
+      held = produced;
+      fill();
+      hash?.update(produced.piece);
+      size += produced.piece.byteLength;
+      yield produced.piece;
+      held = undefined;
+      produced.release?.();
+    }
+  } finally {
+    held?.release?.();
+    // Stopped early (the consumer failed, or a chunk did): what was decoded ahead goes back too.
+    for (const p of window) void p.then((q) => q.release?.(), () => {});
   }
   const actual = hash?.digest('hex');
   if (size !== file.size || (actual !== undefined && actual !== file.sha256)) {
@@ -94,15 +126,19 @@ export async function* filePieces(reader: ChunkReader, manifest: SnapshotManifes
   }
 }
 
-async function produce(reader: ChunkReader, manifest: SnapshotManifest, u: Unit): Promise<Uint8Array> {
+async function produce(reader: ChunkReader, manifest: SnapshotManifest, u: Unit, transient: boolean): Promise<Produced> {
   if (u.kind === 'chunk') {
-    const raw = await reader.chunk(u.hash, u.item);
+    // A whole chunk is borrowed (its memory recycled once written); a range of one (a bundle
+    // member, a file's header in a bundle) comes from the reader's cache for the other ranges.
+    const whole = transient && u.from === 0 && manifest.chunks[u.hash]?.size === u.to;
+    const { raw, release } = whole ? await reader.borrow(u.hash, u.item, manifest.chunks) : { raw: await reader.chunk(u.hash, u.item), release: undefined };
     if (u.to > raw.byteLength) {
+      release?.();
       throw new EngramError('IntegrityMismatch', `${u.item}: chunk ${u.hash} has ${raw.byteLength} bytes, the manifest needs ${u.to}`, { item: u.item, chunk: u.hash });
     }
-    return raw.subarray(u.from, u.to);
+    return { piece: raw.subarray(u.from, u.to), ...(release ? { release } : {}) };
   }
   const t = manifest.tensors[u.tensor]!;
   const whole = await reader.read(t.chunks, t.byteLength, `tensor ${u.tensor}`);
-  return encodeSegmentBytes(whole, t.dtype, t.shape, u.encoding).subarray(u.from, u.to);
+  return { piece: encodeSegmentBytes(whole, t.dtype, t.shape, u.encoding).subarray(u.from, u.to) };
 }

@@ -13,6 +13,14 @@ import type { Snapshot } from './snapshot.ts';
 const SMALL_PIECE = 64 * 1024;
 /** The gathering buffer of one file being written. */
 const GATHER_BYTES = 1 << 20;
+/**
+ * Bytes written between flushes started in the background. The kernel starts writing dirty pages
+ * back only past a share of RAM (gigabytes here), so without them a restore's whole output waited
+ * for the disk in the final fsync, after the last chunk had decoded; with them the disk writes while
+ * the next chunks decode, and the final fsync has only the tail left (1 GiB, 4 MiB writes paced like
+ * a restore's decode, this machine: 5.0–5.7 s against 6.2–6.7 s with one fsync at the end).
+ */
+const FLUSH_EVERY = 32 << 20;
 
 async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
   let off = 0;
@@ -37,9 +45,19 @@ export async function writeFileAtomic(path: string, pieces: AsyncIterable<Uint8A
   let size = 0;
   let gather: Uint8Array | undefined;
   let gathered = 0;
+  // One background datasync at a time, resolving to its error if it failed (thrown before the final fsync).
+  let unflushed = 0;
+  let flushing: Promise<unknown> | undefined;
+  const write = async (bytes: Uint8Array): Promise<void> => {
+    await writeAll(fh, bytes);
+    unflushed += bytes.byteLength;
+    if (unflushed < FLUSH_EVERY || flushing) return;
+    unflushed = 0;
+    flushing = fh.datasync().then(() => void (flushing = undefined), (e: unknown) => e);
+  };
   const flush = async (): Promise<void> => {
     if (gathered === 0) return;
-    await writeAll(fh, gather!.subarray(0, gathered));
+    await write(gather!.subarray(0, gathered));
     gathered = 0;
   };
   try {
@@ -53,14 +71,17 @@ export async function writeFileAtomic(path: string, pieces: AsyncIterable<Uint8A
         continue;
       }
       await flush();
-      await writeAll(fh, piece);
+      await write(piece);
     }
     await flush();
+    const failed = await flushing;
+    if (failed !== undefined) throw failed;
     await fh.sync();
     await fh.close();
     await rename(tmp, path);
     return size;
   } catch (e) {
+    await flushing;
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
     // A write or fsync error carries no path: name the file it was for (ENOSPC, EIO, …).
@@ -84,7 +105,7 @@ export async function restoreFiles(snapshot: Snapshot, dir: string, onFile?: (pa
   const written: string[] = [];
   for (const f of snapshot.files) {
     const target = safeJoin(root, f.path);
-    await writeFileAtomic(target, snapshot.readFile(f.path));
+    await writeFileAtomic(target, snapshot.readFile(f.path, { transient: true }));
     written.push(join(dir, f.path));
     onFile?.(f.path, f.size);
   }

@@ -31,6 +31,13 @@ export interface FileTensorInput extends LazyNamedTensor {
    * SHA-256 of its values, so the file is stored once.
    */
   readonly literalOnly?: string;
+  /**
+   * Set when `load()` returns the bytes of this tensor's own file (`FileInput.original`) at
+   * [readAt, readAt + byteLength) — what `ingestFiles` does for a tensor laid out whole and
+   * unencoded. The layout check then has nothing to compare where a segment places those very bytes
+   * (it still hashes them): the layout rebuilds the file there by construction.
+   */
+  readonly readAt?: number;
 }
 
 /**

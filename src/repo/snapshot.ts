@@ -186,14 +186,15 @@ export class Snapshot {
 
   /**
    * Rebuilds file `path` piece by piece, in order, each piece a view of a decoded chunk (see
-   * `filePieces`: chunks decode ahead of the piece being consumed; pieces are never reused). A
+   * `filePieces`: chunks decode ahead of the piece being consumed; pieces are never reused unless
+   * `options.transient`, which makes each valid only until the next is asked for). A
    * rebuilt file that does not match its recorded size (and, for files whose layout the save did not
    * check against the original, its SHA-256) throws `IntegrityMismatch` after the last piece, so a
    * caller writing to a temp file discards it instead of keeping a wrong file.
    */
-  async *readFile(path: string): AsyncGenerator<Uint8Array> {
+  async *readFile(path: string, options: { readonly transient?: boolean } = {}): AsyncGenerator<Uint8Array> {
     const file = this.manifest.files.find((f) => f.path === path);
     if (!file) throw new EngramError('NotFound', `snapshot ${this.id} has no file ${path}`, { snapshot: this.id, path });
-    yield* filePieces(this.#reader, this.manifest, file);
+    yield* filePieces(this.#reader, this.manifest, file, options);
   }
 }
