@@ -6,19 +6,22 @@
  * Header, little-endian:
  *   'ENGC' | version u8 = 1 | transform u8 | codec u8 | width u8 | rawLength u64 | [base hash 32 B]
  * transform: 0 none, 1 byte-group, 2 XOR-delta against `base` then byte-group, 3 integer-difference
- *            delta (delta-transform.ts) then byte-group; the base hash is present for 2 and 3
+ *            delta (delta-transform.ts) then byte-group; the base hash is present for 2 and 3;
+ *            4 byte-group of elements (2 or 4 bytes) rotated left one bit (rotate-group.ts), which
+ *            readChunkHeader reports as byte-group with `rotated`
  * codec:     0 raw, 1 zstd (one frame), 2 per plane: each plane raw, zstd, rANS or Huffman,
  *            whichever is smallest, Huffman preferred within 3 % of rANS, a delta's mostly-zero
  *            planes sparse (sparse-plane.ts) within 3 % of the others (the mantissa planes of
  *            trained weights are near random and stay raw)
  */
 import { EngramError } from '../errors/index.ts';
-import { groupBytesStats, planeRanges, ungroupBytes } from './byte-group.ts';
+import { groupBytes, groupBytesStats, planeRanges, ungroupBytes } from './byte-group.ts';
 import { applyDelta, applyDeltaGrouped, deltaKind, undoDelta, undoDeltaGrouped } from './delta-transform.ts';
 import { sha256Hex } from './hash.ts';
 import { type PlaneStats } from './plane-stats.ts';
 import { threadScratch } from './scratch-pool.ts';
 import { huffmanDecode, huffmanEncodeWithin } from './huffman.ts';
+import { groupRotatedStats, rotatable, ungroupRotated } from './rotate-group.ts';
 import { ransDecode, ransEncode } from './rans.ts';
 import { sparseDecode, sparseEncode } from './sparse-plane.ts';
 import { zstdCompress, zstdDecompress, zstdFrameContentSize } from './zstd.ts';
@@ -36,6 +39,8 @@ export type ChunkTransform = 'none' | 'bytegroup' | 'xor-delta' | 'sub-delta';
 export type ChunkCodec = 'raw' | 'zstd' | 'zstd-planes';
 
 const TRANSFORMS: readonly ChunkTransform[] = ['none', 'bytegroup', 'xor-delta', 'sub-delta'];
+/** The transform byte of a byte-group of rotated elements (rotate-group.ts). */
+const ROTATED_BYTEGROUP = 4;
 const CODECS: readonly ChunkCodec[] = ['raw', 'zstd', 'zstd-planes'];
 
 /** The decoded header of a chunk object. */
@@ -49,6 +54,8 @@ export interface ChunkHeader {
   readonly baseHash?: string;
   /** Bytes of header before the payload. */
   readonly headerLength: number;
+  /** Byte-group only: each element was rotated left one bit before grouping (rotate-group.ts). */
+  readonly rotated?: boolean;
 }
 
 /** Options for {@link encodeChunk}. */
@@ -83,14 +90,14 @@ function corrupt(reason: string, data: Record<string, unknown> = {}): EngramErro
   return new EngramError('IntegrityMismatch', `chunk object is corrupt: ${reason}`, { reason, ...data });
 }
 
-function writeHeader(transform: ChunkTransform, codec: ChunkCodec, width: number, rawLength: number, baseHash: string | undefined, payloadLength: number, output?: (length: number) => Uint8Array | undefined): { out: Uint8Array; offset: number } {
+function writeHeader(transform: ChunkTransform, codec: ChunkCodec, width: number, rawLength: number, baseHash: string | undefined, payloadLength: number, output?: (length: number) => Uint8Array | undefined, rotated = false): { out: Uint8Array; offset: number } {
   const headerLength = FIXED_HEADER + (baseHash ? BASE_HASH_BYTES : 0);
   // Else from the thread's pool: a codec worker's caller gives the object back once it is stored,
   // so a save writes its chunk objects into memory it has touched before (see CodecPool.recycle).
   const out = output?.(headerLength + payloadLength) ?? scratch.take(headerLength + payloadLength);
   out.set(MAGIC, 0);
   out[4] = VERSION;
-  out[5] = TRANSFORMS.indexOf(transform);
+  out[5] = rotated ? ROTATED_BYTEGROUP : TRANSFORMS.indexOf(transform);
   out[6] = CODECS.indexOf(codec);
   out[7] = width;
   new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(8, BigInt(rawLength), true);
@@ -103,7 +110,8 @@ export function readChunkHeader(encoded: Uint8Array): ChunkHeader {
   if (encoded.byteLength < FIXED_HEADER) throw corrupt(`object is ${encoded.byteLength} bytes, shorter than a header`);
   for (let i = 0; i < 4; i++) if (encoded[i] !== MAGIC[i]) throw corrupt('bad magic');
   if (encoded[4] !== VERSION) throw corrupt(`unknown chunk version ${encoded[4]}`);
-  const transform = TRANSFORMS[encoded[5]!];
+  const rotated = encoded[5] === ROTATED_BYTEGROUP;
+  const transform = rotated ? 'bytegroup' : TRANSFORMS[encoded[5]!];
   const codec = CODECS[encoded[6]!];
   if (!transform) throw corrupt(`unknown transform ${encoded[5]}`);
   if (!codec) throw corrupt(`unknown codec ${encoded[6]}`);
@@ -115,6 +123,7 @@ export function readChunkHeader(encoded: Uint8Array): ChunkHeader {
     : transform === 'bytegroup' ? grouped && codec === 'zstd-planes'
     : transform === 'sub-delta' && deltaKind(width) !== 'sub' ? false
     : grouped ? codec === 'zstd-planes' : codec === 'zstd';
+  if (rotated && !rotatable(width)) throw corrupt(`rotated byte-group with width ${width}`);
   if (!valid) throw corrupt(`invalid combination: transform ${transform}, codec ${codec}, width ${width}`);
   const raw = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength).getBigUint64(8, true);
   if (raw > BigInt(MAX_CHUNK_BYTES)) throw corrupt(`declared raw length ${raw} exceeds ${MAX_CHUNK_BYTES}`);
@@ -124,7 +133,7 @@ export function readChunkHeader(encoded: Uint8Array): ChunkHeader {
     const baseHash = Buffer.from(encoded.buffer, encoded.byteOffset + FIXED_HEADER, BASE_HASH_BYTES).toString('hex');
     return { transform, codec, width, rawLength, baseHash, headerLength: FIXED_HEADER + BASE_HASH_BYTES };
   }
-  return { transform, codec, width, rawLength, headerLength: FIXED_HEADER };
+  return rotated ? { transform, codec, width, rawLength, headerLength: FIXED_HEADER, rotated } : { transform, codec, width, rawLength, headerLength: FIXED_HEADER };
 }
 
 /** This thread's intermediate buffers (grouped planes, deltas) and results: see scratch-pool.ts. */
@@ -182,9 +191,10 @@ function estimate(stats: readonly PlaneStats[], bounds: readonly [number, number
  * comes within {@link HUFFMAN_SLACK} of it, and is several times faster; zstd is tried as well only
  * where bytes repeat their predecessor more than chance, i.e. where matches help.
  */
-async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number][], stats: readonly PlaneStats[], level: number, delta = false): Promise<Uint8Array[]> {
+async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number][], stats: readonly PlaneStats[], level: number, take: (n: number) => Uint8Array, delta = false, saved = 0): Promise<Uint8Array[]> {
   const coded = stats.filter((st) => st.bitsPerByte < NEAR_RANDOM_BITS).length;
-  const chunkLoss = ((delta ? HUFFMAN_DELTA_CHUNK_SLACK : HUFFMAN_CHUNK_SLACK) * estimate(stats, bounds)) / Math.max(1, coded);
+  // `saved`: what the rotated layout saved against the plain one, which Huffman may spend too.
+  const chunkLoss = ((delta ? HUFFMAN_DELTA_CHUNK_SLACK : HUFFMAN_CHUNK_SLACK) * estimate(stats, bounds) + saved) / Math.max(1, coded);
   const parts = await Promise.all(bounds.map(async ([a, b], p) => {
     const plane = grouped.subarray(a, b);
     const st = stats[p]!;
@@ -194,7 +204,7 @@ async function codePlanes(grouped: Uint8Array, bounds: readonly [number, number]
       // Huffman when it is within the slack of what rANS would reach: its exact size is known from
       // the histogram and the code lengths, so a plane it loses on costs one histogram pass.
       const rans = st.entropyBytes + RANS_TABLE_BYTES;
-      const h = huffmanEncodeWithin(plane, Math.min(plane.byteLength - 1, HUFFMAN_SLACK * rans, rans + chunkLoss));
+      const h = huffmanEncodeWithin(plane, Math.min(plane.byteLength - 1, HUFFMAN_SLACK * rans, rans + chunkLoss), take);
       const r = h ?? ransEncode(plane);
       if (r.byteLength < body.byteLength) {
         codec = h ? PLANE_HUFFMAN : PLANE_RANS;
@@ -236,6 +246,7 @@ interface Candidate {
   readonly codec: ChunkCodec;
   readonly width: number;
   readonly baseHash?: string;
+  readonly rotated?: boolean;
   readonly payload: readonly Uint8Array[];
 }
 
@@ -246,11 +257,29 @@ interface Grouped {
   readonly grouped: Uint8Array;
   readonly stats: PlaneStats[];
   readonly estimate: number;
+  /** Whether the elements were rotated before grouping (rotate-group.ts). */
+  readonly rotated?: boolean;
+  /** Estimated bytes the rotated layout saves against the plain one. */
+  readonly saved?: number;
 }
 
 /** A candidate: planes already grouped into `into`, with the statistics the same pass took. */
 function grouped(transform: ChunkTransform, bounds: readonly [number, number][], into: Uint8Array, stats: PlaneStats[], baseHash?: string): Grouped {
   return { transform, baseHash, grouped: into, stats, estimate: estimate(stats, bounds) };
+}
+
+/**
+ * The keyframe candidate of 2- and 4-byte elements: the plain or the rotated grouping
+ * (rotate-group.ts), whichever the sampled statistics of both estimate smaller: grouped rotated
+ * into `into` while both are sampled, and regrouped plainly when that wins. Float weights take the rotated one
+ * (their exponent whole in one plane); integers and float16 may not.
+ */
+function keyframe(raw: Uint8Array, width: number, bounds: readonly [number, number][], into: Uint8Array): Grouped {
+  const { plain, rotated } = groupRotatedStats(raw, width, into);
+  const p = estimate(plain, bounds), r = estimate(rotated, bounds);
+  if (r < p) return { ...grouped('bytegroup', bounds, into, rotated), rotated: true, saved: p - r };
+  groupBytes(raw, width, into);
+  return grouped('bytegroup', bounds, into, plain);
 }
 
 /**
@@ -287,13 +316,13 @@ export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Prom
   } else if (raw.byteLength > 0) {
     const bounds = planeRanges(raw.byteLength, width);
     const into = take(raw.byteLength);
-    let pick = grouped('bytegroup', bounds, into, groupBytesStats(raw, width, into));
+    let pick = rotatable(width) ? keyframe(raw, width, bounds, into) : grouped('bytegroup', bounds, into, groupBytesStats(raw, width, into));
     if (useBase) {
       const dInto = take(raw.byteLength);
       const d = grouped(deltaTransform, bounds, dInto, applyDeltaGrouped(raw, base.bytes, width, dInto), base.hash);
       if (d.estimate + BASE_HASH_BYTES < pick.estimate) pick = d;
     }
-    candidates.push({ transform: pick.transform, codec: 'zstd-planes', width, baseHash: pick.baseHash, payload: await codePlanes(pick.grouped, bounds, pick.stats, level, pick.baseHash !== undefined) });
+    candidates.push({ transform: pick.transform, codec: 'zstd-planes', width, baseHash: pick.baseHash, rotated: pick.rotated, payload: await codePlanes(pick.grouped, bounds, pick.stats, level, take, pick.baseHash !== undefined, pick.saved) });
   }
   let best: Candidate = { transform: 'none', codec: 'raw', width: 1, payload: [raw] };
   let bestSize = raw.byteLength;
@@ -305,7 +334,7 @@ export async function encodeChunk(raw: Uint8Array, options: EncodeOptions): Prom
     }
   }
   const payloadLength = concat(best.payload);
-  const { out, offset } = writeHeader(best.transform, best.codec, best.width, raw.byteLength, best.baseHash, payloadLength, options.output);
+  const { out, offset } = writeHeader(best.transform, best.codec, best.width, raw.byteLength, best.baseHash, payloadLength, options.output, best.rotated);
   let at = offset;
   for (const p of best.payload) {
     out.set(p, at);
@@ -404,7 +433,8 @@ export async function decodeChunk(encoded: Uint8Array, options: DecodeOptions = 
     // Ungrouping and undoing the delta are one pass (one kernel call) when the chunk is a delta.
     // The result comes from the thread's pool too; see writeHeader.
     const out = options.output?.(grouped.byteLength) ?? scratch.take(grouped.byteLength);
-    bytes = base ? undoDeltaGrouped(grouped, base, h.width, h.transform === 'sub-delta' ? 'sub' : 'xor', out) : ungroupBytes(grouped, h.width, out);
+    bytes = base ? undoDeltaGrouped(grouped, base, h.width, h.transform === 'sub-delta' ? 'sub' : 'xor', out)
+      : h.rotated ? ungroupRotated(grouped, h.width, out) : ungroupBytes(grouped, h.width, out);
     scratch.give(grouped);
   } else if (base) {
     const out = bytes === payload ? new Uint8Array(bytes) : bytes;

@@ -167,10 +167,13 @@ export function huffmanEncode(plane: Uint8Array): Uint8Array {
 
 /**
  * {@link huffmanEncode}, or undefined when the payload would exceed `maxBytes`: its size is known
- * exactly from the histogram and the code lengths, before any symbol is coded.
+ * exactly from the histogram and the code lengths, before any symbol is coded. `into`, when given,
+ * supplies the payload's buffer (of exactly the length asked; its contents are overwritten): the
+ * chunk codec passes recycled memory, because a fresh buffer's first touch costs more than the
+ * copy it is then written out with.
  */
-export function huffmanEncodeWithin(plane: Uint8Array, maxBytes: number): Uint8Array | undefined {
-  return encode(plane, maxBytes, huffmanKernelFor(plane.byteLength));
+export function huffmanEncodeWithin(plane: Uint8Array, maxBytes: number, into?: (length: number) => Uint8Array): Uint8Array | undefined {
+  return encode(plane, maxBytes, huffmanKernelFor(plane.byteLength), into);
 }
 
 /** Which loops {@link huffmanEncodeWith} and {@link huffmanDecodeWith} run. */
@@ -191,7 +194,7 @@ function requireKernel(): HuffmanKernel {
   return k;
 }
 
-function encode(plane: Uint8Array, maxBytes: number, kernel: HuffmanKernel | undefined): Uint8Array | undefined {
+function encode(plane: Uint8Array, maxBytes: number, kernel: HuffmanKernel | undefined, into?: (length: number) => Uint8Array): Uint8Array | undefined {
   const n = plane.byteLength;
   if (n > MAX_PLANE_BYTES) {
     throw new EngramError('InvalidArgument', `Huffman plane of ${n} bytes exceeds the ${MAX_PLANE_BYTES}-byte limit`, { length: n });
@@ -221,7 +224,11 @@ function encode(plane: Uint8Array, maxBytes: number, kernel: HuffmanKernel | und
   }
   if (size > maxBytes) return undefined;
 
-  const out = new Uint8Array(size);
+  let out: Uint8Array;
+  if (into) {
+    out = into(size);
+    out.fill(0); // the header's bitmap and lengths, and the TypeScript streams, are ORed in
+  } else out = new Uint8Array(size);
   out[0] = 1;
   let at = 33;
   let nibble = 0;
