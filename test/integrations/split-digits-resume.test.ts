@@ -16,10 +16,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Ewc, ReplayBuffer, TaskRegistry } from '../../src/continual/index.ts';
-import { Repository, type Snapshot } from '../../src/repo/index.ts';
+import { Repository } from '../../src/repo/index.ts';
 import { readTrainingState, Rng } from '../../src/train/index.ts';
 import { taskEndSteps } from '../../demo/continual/split-digits-run.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { assertSameSnapshotBytes } from '../helpers/same-snapshot-bytes.ts';
 import { runChild } from '../train/fixtures/spawn-child.ts';
 import { EVERY, SHORT_RUN } from './fixtures/split-digits-short.ts';
 
@@ -35,18 +36,6 @@ async function latestStep(path: string): Promise<number | undefined> {
   }
 }
 const CHILD = '../../integrations/fixtures/split-digits-child.ts';
-
-async function assertSameBytes(a: Snapshot, b: Snapshot, label: string): Promise<void> {
-  assert.deepEqual(b.tensorNames(), a.tensorNames(), label);
-  for (const name of a.tensorNames()) {
-    const [x, y] = [await a.tensor(name), await b.tensor(name)];
-    assert.equal(y.dtype, x.dtype, `${label}: ${name}`);
-    assert.deepEqual(y.shape, x.shape, `${label}: ${name}`);
-    assert.ok(Buffer.from(x.data).equals(Buffer.from(y.data)), `${label}: tensor ${name} differs`);
-  }
-  assert.deepEqual(b.blobNames().sort(), a.blobNames().sort(), label);
-  for (const name of a.blobNames()) assert.ok(Buffer.from(await a.blob(name)).equals(Buffer.from(await b.blob(name))), `${label}: blob ${name} differs`);
-}
 
 test(`a Split-Digits replay+EWC run SIGKILLed at ${KILLS} instants and resumed ends bit-identical to the uninterrupted run`, async () => {
   const work = await tempDir('engram-split-digits-resume-');
@@ -99,7 +88,7 @@ test(`a Split-Digits replay+EWC run SIGKILLed at ${KILLS} instants and resumed e
 
   const refSnap = await repo.snapshot(`reference@${total}`);
   const gotSnap = await repo.snapshot(`killed@${total}`);
-  await assertSameBytes(refSnap, gotSnap, history.join('; '));
+  await assertSameSnapshotBytes(refSnap, gotSnap, history.join('; '));
 
   // What the bytes hold, by meaning: the buffer's contents and RNG, the Fisher and anchors, R.
   const [ref, got] = [await readTrainingState(refSnap), await readTrainingState(gotSnap)];

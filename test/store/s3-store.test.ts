@@ -17,41 +17,30 @@ import { runObjectStoreConformance } from './object-store.conformance.ts';
 
 const urls = new WeakMap<ObjectStore, string>();
 
-runObjectStoreConformance('s3', {
-  create: async () => {
-    const url = s3TestUrl('conformance');
-    const store = new S3Store(s3TestStoreOptions(url));
-    urls.set(store, url);
-    return store;
-  },
-  // close() has run: a second store on the same prefix removes what the test left.
-  dispose: async (s: ObjectStore) => {
-    const again = new S3Store(s3TestStoreOptions(urls.get(s)!));
-    try {
-      await emptyS3Store(again);
-    } finally {
-      await again.close();
-    }
-  },
-});
+/** Runs the store conformance suite on S3Stores made with `options` (each on its own prefix). */
+function s3Conformance(label: string, prefix: string, options?: Parameters<typeof s3TestStoreOptions>[1]): void {
+  runObjectStoreConformance(label, {
+    create: async () => {
+      const url = s3TestUrl(prefix);
+      const store = new S3Store(s3TestStoreOptions(url, options));
+      urls.set(store, url);
+      return store;
+    },
+    // close() has run: a second store on the same prefix removes what the test left.
+    dispose: async (s: ObjectStore) => {
+      const again = new S3Store(s3TestStoreOptions(urls.get(s)!));
+      try {
+        await emptyS3Store(again);
+      } finally {
+        await again.close();
+      }
+    },
+  });
+}
 
+s3Conformance('s3', 'conformance');
 // The SDK's request path (a store given its own client, or leanRequests: false) keeps the same contract.
-runObjectStoreConformance('s3 (every request on the SDK)', {
-  create: async () => {
-    const url = s3TestUrl('conformance-sdk');
-    const store = new S3Store(s3TestStoreOptions(url, { leanRequests: false }));
-    urls.set(store, url);
-    return store;
-  },
-  dispose: async (s: ObjectStore) => {
-    const again = new S3Store(s3TestStoreOptions(urls.get(s)!));
-    try {
-      await emptyS3Store(again);
-    } finally {
-      await again.close();
-    }
-  },
-});
+s3Conformance('s3 (every request on the SDK)', 'conformance-sdk', { leanRequests: false });
 
 const MiB = 1024 * 1024;
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');

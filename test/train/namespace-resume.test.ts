@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Repository, type Snapshot } from '../../src/repo/index.ts';
+import { Repository } from '../../src/repo/index.ts';
 import { readTrainingState } from '../../src/train/index.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { assertSameSnapshotBytes } from '../helpers/same-snapshot-bytes.ts';
 import { runReplayTraining } from './fixtures/replay-loop.ts';
 import { runChild } from './fixtures/spawn-child.ts';
 
@@ -20,18 +21,6 @@ const EVERY = 10;
 const SEED = 23;
 /** Where each attempt stops to be killed: between checkpoints, then right after a checkpoint is staged. */
 const KILL_AT = [35, 70];
-
-async function assertSameBytes(a: Snapshot, b: Snapshot, label: string): Promise<void> {
-  assert.deepEqual(b.tensorNames(), a.tensorNames(), label);
-  for (const name of a.tensorNames()) {
-    const [x, y] = [await a.tensor(name), await b.tensor(name)];
-    assert.equal(y.dtype, x.dtype, `${label}: ${name}`);
-    assert.deepEqual(y.shape, x.shape, `${label}: ${name}`);
-    assert.ok(Buffer.from(x.data).equals(Buffer.from(y.data)), `${label}: tensor ${name} differs`);
-  }
-  assert.deepEqual(b.blobNames().sort(), a.blobNames().sort(), label);
-  for (const name of a.blobNames()) assert.ok(Buffer.from(await a.blob(name)).equals(Buffer.from(await b.blob(name))), `${label}: blob ${name} differs`);
-}
 
 test('a state with a replay namespace (tensors + record) and a tasks record survives SIGKILL and resume bit-exactly', async () => {
   const work = await tempDir('engram-ns-resume-');
@@ -78,7 +67,7 @@ test('a state with a replay namespace (tensors + record) and a tasks record surv
     // may still be committing (one in flight at most): at 20 or 30, then at 60 or 70.
     if (mode === 'sync') assert.deepEqual(resumedFrom, [30, 70], history.join('; '));
     else assert.ok([20, 30].includes(resumedFrom[0]!) && [60, 70].includes(resumedFrom[1]!), history.join('; '));
-    await assertSameBytes(refSnap, await repo.snapshot(`${run}@${STEPS}`), `${run} (${history.join('; ')})`);
+    await assertSameSnapshotBytes(refSnap, await repo.snapshot(`${run}@${STEPS}`), `${run} (${history.join('; ')})`);
   }
   const report = await repo.verify();
   assert.equal(report.ok, true, JSON.stringify(report.findings.slice(0, 3)));
