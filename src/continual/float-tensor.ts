@@ -2,7 +2,7 @@
  * @module Float32 views of plain tensors: EWC reads weights, Fisher diagonals and anchors as
  * Float32Arrays and hands back TensorData whose bytes it owns.
  */
-import { byteLengthOf, type TensorData } from '../tensor/index.ts';
+import { byteLengthOf, toFloat32, type TensorData } from '../tensor/index.ts';
 import { invalid } from './continual-error.ts';
 
 /**
@@ -14,8 +14,7 @@ export function float32Of(t: TensorData, what: string): Float32Array {
   if (t.dtype !== 'F32') throw invalid(`${what} must be F32, got ${String(t.dtype)}`, { item: what, dtype: t.dtype });
   const want = byteLengthOf('F32', t.shape);
   if (t.data.byteLength !== want) throw invalid(`${what}: F32[${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.byteLength}`, { item: what });
-  if (t.data.byteOffset % 4 === 0) return new Float32Array(t.data.buffer, t.data.byteOffset, want / 4);
-  return new Float32Array(t.data.slice().buffer);
+  return toFloat32('F32', t.data);
 }
 
 /** An F32 tensor over a copy of `values`. */

@@ -139,6 +139,6 @@ async function produce(reader: ChunkReader, manifest: SnapshotManifest, u: Unit,
     return { piece: raw.subarray(u.from, u.to), ...(release ? { release } : {}) };
   }
   const t = manifest.tensors[u.tensor]!;
-  const whole = await reader.read(t.chunks, t.byteLength, `tensor ${u.tensor}`);
+  const whole = await reader.read(t.chunks, t.byteLength, `tensor ${u.tensor}`, undefined, undefined, manifest.chunks);
   return { piece: encodeSegmentBytes(whole, t.dtype, t.shape, u.encoding).subarray(u.from, u.to) };
 }

@@ -147,7 +147,7 @@ export class Snapshot {
     if (!b) throw new EngramError('NotFound', `snapshot ${this.id} has no blob ${name}`, { snapshot: this.id, blob: name });
     // Inline bytes were checked with the manifest (its checksum covers them, decodeManifest their length).
     if (b.inline !== undefined) return new Uint8Array(Buffer.from(b.inline, 'base64'));
-    return this.#reader.read(b.chunks, b.byteLength, `blob ${name}`);
+    return this.#reader.read(b.chunks, b.byteLength, `blob ${name}`, undefined, undefined, this.manifest.chunks);
   }
 
   /**

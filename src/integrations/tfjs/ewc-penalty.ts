@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngramError } from '../../errors/index.ts';
-import type { TensorData } from '../../tensor/index.ts';
+import { toFloat32, type TensorData } from '../../tensor/index.ts';
 import { trainableVariables } from './model-weights.ts';
 import { toTfTensor } from './tfjs-dtype.ts';
 
@@ -56,8 +56,8 @@ export class EwcPenalty {
         }
         let m = merged.get(name);
         if (!m) merged.set(name, (m = { v, f: new Float64Array(v.size), fa: new Float64Array(v.size), faa: new Float64Array(v.size) }));
-        const fv = floats(f);
-        const av = floats(a);
+        const fv = toFloat32('F32', f.data);
+        const av = toFloat32('F32', a.data);
         for (let k = 0; k < v.size; k++) {
           m.f[k]! += fv[k]!;
           m.fa[k]! += fv[k]! * av[k]!;
@@ -106,6 +106,3 @@ export class EwcPenalty {
   }
 }
 
-function floats(t: TensorData): Float32Array {
-  return t.data.byteOffset % 4 === 0 ? new Float32Array(t.data.buffer, t.data.byteOffset, t.data.byteLength / 4) : new Float32Array(t.data.slice().buffer);
-}
