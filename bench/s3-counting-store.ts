@@ -70,6 +70,8 @@ export class CountingStore implements ObjectStore {
     return this.#inner.delete(key);
   }
 
+  missing(keys: readonly string[]): Promise<string[]> { return this.#inner.missing(keys); }
+
   close(): Promise<void> {
     return this.#inner.close();
   }

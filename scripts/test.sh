@@ -15,7 +15,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl python3-torch python3-h5py python3-onnx python3-numpy clang-16 lld-16)
+PKGS=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl python3-torch python3-h5py python3-onnx python3-numpy clang-16 lld-16 chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -229,5 +229,6 @@ class CommitGuard implements ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined> { return this.#inner.head(key); }
   list(prefix: string): AsyncIterable<ObjectInfo> { return this.#inner.list(prefix); }
   delete(key: string): Promise<void> { return this.#inner.delete(key); }
+  missing(keys: readonly string[]): Promise<string[]> { return this.#inner.missing(keys); }
   close(): Promise<void> { return this.#inner.close(); }
 }

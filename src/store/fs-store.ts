@@ -14,6 +14,7 @@ import { EngramError, ioError as toIoError } from '../errors/index.ts';
 import { asyncFsOps, syncFsOps, type FsOps } from './fs-ops.ts';
 import { checkRange } from './memory-store.ts';
 import type { ByteRange, GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
+import { missingByHead } from './missing-by-head.ts';
 
 const TEMP_PREFIX = '.tmp-';
 /** Writes a put tries when a concurrent delete keeps removing the object's directory. */
@@ -214,6 +215,9 @@ export class FsStore implements ObjectStore {
       }
     }
   }
+
+  /** Asks `head` for each key: a directory has no batch query, and a stat is cheap. */
+  missing(keys: readonly string[]): Promise<string[]> { return missingByHead(this, keys); }
 
   async close(): Promise<void> {}
 }

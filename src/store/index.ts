@@ -8,4 +8,5 @@ export { MemoryStore } from './memory-store.ts';
 export { FsStore, removeEmptyDirs, removeStaleTemps } from './fs-store.ts';
 export { openStore, registerStoreScheme } from './open-store.ts';
 export { fsyncDirectory } from './fs-ops.ts';
+export { missingByHead } from './missing-by-head.ts';
 export type { StoreOpener } from './open-store.ts';

@@ -1,6 +1,7 @@
 /** @module MemoryStore: an ObjectStore in a Map, for tests and throwaway repositories. */
 import { EngramError } from '../errors/index.ts';
 import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
+import { missingByHead } from './missing-by-head.ts';
 
 interface Entry {
   readonly data: Uint8Array;
@@ -48,6 +49,9 @@ export class MemoryStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     this.#objects.delete(key);
   }
+
+  /** Looks each key up in the map. */
+  async missing(keys: readonly string[]): Promise<string[]> { return missingByHead(this, keys); }
 
   async close(): Promise<void> {}
 }

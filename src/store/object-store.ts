@@ -63,6 +63,12 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Lists every object whose key starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * Which of `keys` the store does not hold, in their given order, each once: the batch question a
+   * copy asks before it sends anything (push/pull, an upload to `engram serve`). Backends without a
+   * batch query answer with one `head` per key (`missingByHead`).
+   */
+  missing(keys: readonly string[]): Promise<string[]>;
   /** Deletes an object; deleting an absent key is not an error. */
   delete(key: string): Promise<void>;
   /** Releases resources (connections, handles). */

@@ -27,6 +27,7 @@ class ForgettingStore implements ObjectStore {
     yield* listed;
   }
   delete(key: string): Promise<void> { return this.inner.delete(key); }
+  missing(keys: readonly string[]): Promise<string[]> { return this.inner.missing(keys); }
   close(): Promise<void> { return this.inner.close(); }
 }
 

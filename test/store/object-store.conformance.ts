@@ -61,6 +61,17 @@ export function runObjectStoreConformance(name: string, factory: StoreFactory): 
       assert.equal(await s.head('nope/x'), undefined);
     });
 
+    withStore('missing names the absent keys, in order, each once', async (s) => {
+      await s.put('m/a', new Uint8Array([1]));
+      await s.put('m/c', new Uint8Array([3]));
+      assert.deepEqual(await s.missing([]), []);
+      assert.deepEqual(await s.missing(['m/a', 'm/b', 'm/c', 'm/d', 'm/b']), ['m/b', 'm/d']);
+      assert.deepEqual(await s.missing(['m/c', 'm/a']), []);
+      const many = Array.from({ length: 40 }, (_, i) => `m/n${i}`);
+      await s.put('m/n17', new Uint8Array(0));
+      assert.deepEqual(await s.missing(many), many.filter((k) => k !== 'm/n17'));
+    });
+
     withStore('range reads return exactly the range and reject ranges outside the object', async (s) => {
       const data = Uint8Array.from({ length: 1000 }, (_, i) => i & 255);
       await s.put('r', data);

@@ -15,7 +15,8 @@
 
 /** Each layer and the layers it may import, top of the stack first. */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  cli: ['ops', 'integrations/tfjs', 'continual', 'distributed', 'train', 'repo', 'formats', 'store', 'codec', 'tensor', 'errors'],
+  cli: ['server', 'ops', 'integrations/tfjs', 'continual', 'distributed', 'train', 'repo', 'formats', 'store', 'codec', 'tensor', 'errors'],
+  server: ['ops', 'continual', 'train', 'repo', 'formats', 'store', 'codec', 'tensor', 'errors'],
   ops: ['repo', 'formats', 'store', 'codec', 'tensor', 'errors'],
   'integrations/tfjs': ['continual', 'train', 'repo', 'formats', 'store', 'codec', 'tensor', 'errors'],
   continual: ['train', 'repo', 'store', 'codec', 'tensor', 'errors'],

@@ -29,6 +29,7 @@ import { LeanS3Client } from './s3-lean-client.ts';
 import { httpStatusOf, withRetry, type RetryOptions } from './s3-retry.ts';
 import { Semaphore } from './s3-semaphore.ts';
 import { unsignedPayload } from './s3-unsigned-payload.ts';
+import { missingByHead } from '../missing-by-head.ts';
 
 /** Where an S3Store lives and how it talks to the server. */
 export interface S3StoreOptions {
@@ -437,6 +438,9 @@ export class S3Store implements ObjectStore {
       }
     });
   }
+
+  /** One HEAD per key, 16 in flight: S3 has no batch existence query. */
+  missing(keys: readonly string[]): Promise<string[]> { return missingByHead(this, keys); }
 
   async close(): Promise<void> {
     if (this.#ownsClient) this.#client.destroy();
